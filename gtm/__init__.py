@@ -1,0 +1,3 @@
+"""gtm: an authoritative GeoDNS server and global traffic manager."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,201 @@
+"""The values the DNS core and the policy engine see: frozen, validated, free of strings to look up.
+
+`gtm.config` builds these from zone files; tests may build them directly. Names are absolute,
+lower-case and end with a dot (``"www.gtm.example.test."``); record data are dnslib ``RD``
+objects ready to pack.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# DNS type codes used throughout (RFC 1035, 3596, 2782, 8659, 6891).
+A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, SRV, OPT, CAA, ANY = (
+    1, 2, 5, 6, 12, 15, 16, 28, 33, 41, 257, 255,
+)  # fmt: skip
+STATIC_TYPES: Mapping[str, int] = {
+    "A": A, "AAAA": AAAA, "CNAME": CNAME, "MX": MX, "TXT": TXT,
+    "NS": NS, "SRV": SRV, "CAA": CAA, "PTR": PTR,
+}  # fmt: skip
+DYNAMIC_TYPES = frozenset({A, AAAA})
+
+
+class CheckType(StrEnum):
+    HTTP = "http"
+    HTTPS = "https"
+    TCP = "tcp"
+
+
+class WhenAllDown(StrEnum):
+    """What a policy answers when every candidate is down."""
+
+    OPEN = "open"  # answer as if all were healthy (Route 53, gdnsd)
+    SERVFAIL = "servfail"
+    NODATA = "nodata"
+
+
+class GeoLevel(StrEnum):
+    """Geolocation rule levels, most specific first (the order rules are tried in)."""
+
+    NETWORK = "network"
+    SUBDIVISION = "subdivision"
+    COUNTRY = "country"
+    CONTINENT = "continent"
+    DEFAULT = "default"
+
+
+GEO_LEVEL_ORDER: tuple[GeoLevel, ...] = tuple(GeoLevel)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point on the globe, in degrees."""
+
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A health check, after templates are inlined. Durations are in seconds."""
+
+    type: CheckType
+    port: int
+    path: str = "/"
+    host: str | None = None
+    expect_status: tuple[int, ...] | None = None  # None: any 2xx or 3xx
+    expect_body: str | None = None
+    interval: float = 5.0
+    timeout: float = 2.0
+    rise: int = 2
+    fall: int = 3
+    quorum: float = 0.5
+    address: IPAddress | None = None  # probe this address instead of the endpoint
+    tls_verify: bool = True
+    name: str | None = None  # the template's name, when it came from one
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """One region / datacenter / PoP."""
+
+    name: str
+    endpoints: tuple[IPAddress, ...]
+    location: Location | None = None
+    check: Check | None = None
+    min_healthy: int = 1
+    announce: tuple[IPNetwork, ...] = ()
+
+    def endpoints_of(self, version: int) -> tuple[IPAddress, ...]:
+        """The endpoints of one address family (4 or 6)."""
+        return tuple(e for e in self.endpoints if e.version == version)
+
+
+@dataclass(frozen=True, slots=True)
+class Failover:
+    targets: tuple[Target, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedTarget:
+    target: Target
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class Weighted:
+    targets: tuple[WeightedTarget, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GeoRule:
+    """One geolocation rule. `values` holds CIDRs (network), ``CC-SUB`` codes (subdivision),
+    ISO country codes or continent codes, upper-case; empty for `default`."""
+
+    level: GeoLevel
+    values: tuple[str, ...]
+    networks: tuple[IPNetwork, ...]
+    target: Target
+    index: int  # position in the file, for traces
+
+
+@dataclass(frozen=True, slots=True)
+class Geolocation:
+    rules: tuple[GeoRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProximityTarget:
+    pool: Pool
+    bias: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Geoproximity:
+    targets: tuple[ProximityTarget, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    pools: tuple[Pool, ...]
+
+
+PolicyKind = Failover | Weighted | Geolocation | Geoproximity | Latency
+Target = Pool | PolicyKind
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A dynamic name: answers A/AAAA from its routing tree."""
+
+    name: str  # absolute owner name
+    root: PolicyKind
+    ttl: int = 60
+    answers: int | None = None
+    when_all_down: WhenAllDown = WhenAllDown.OPEN
+    key: str = ""  # the name as written in the file (for messages and the API)
+
+
+@dataclass(frozen=True, slots=True)
+class RRset:
+    """A static RRset. `rdata` are dnslib RD objects (treat as immutable)."""
+
+    name: str
+    rtype: int
+    ttl: int
+    rdata: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Soa:
+    mname: str
+    rname: str
+    serial: int
+    refresh: int
+    retry: int
+    expire: int
+    minimum: int
+    ttl: int
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """One validated zone, as loaded from one file."""
+
+    origin: str
+    soa: Soa
+    nameservers: tuple[str, ...]
+    ttl: int
+    records: Mapping[str, Mapping[int, RRset]]  # owner -> type -> RRset (apex NS included)
+    policies: Mapping[str, Policy]  # owner -> policy
+    pools: Mapping[str, Pool] = field(default_factory=dict)
+    checks: Mapping[str, Check] = field(default_factory=dict)
+    source: str = ""  # the file it came from
+    digest: str = ""  # hash of the file's content, to tell reloads that changed nothing
