@@ -1,0 +1,1 @@
+"""DNS: the wire format, the authoritative responder, and the UDP/TCP transport."""

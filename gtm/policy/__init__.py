@@ -1,0 +1,1 @@
+"""The policy engine: which endpoints a dynamic name answers with. Pure."""

@@ -1,0 +1,47 @@
+"""The core stays pure: no sockets, clocks, event loops, global randomness or network clients.
+
+A cheap AST walk over the pure modules' imports, so drift is caught at once.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+GTM = Path(__file__).resolve().parents[2] / "gtm"
+PURE = [
+    "model.py",
+    "errors.py",
+    "policy",
+    "dns/wire.py",
+    "dns/ecs.py",
+    "dns/tree.py",
+    "dns/responder.py",
+    "config",
+]
+FORBIDDEN = {
+    "asyncio", "socket", "time", "random", "threading", "subprocess", "selectors",
+    "redis", "httpx", "aiohttp", "apscheduler", "uvloop", "watchfiles",
+}  # fmt: skip
+
+
+def pure_files() -> list[Path]:
+    files: list[Path] = []
+    for entry in PURE:
+        path = GTM / entry
+        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
+    return files
+
+
+@pytest.mark.parametrize("path", pure_files(), ids=lambda p: str(p.relative_to(GTM)))
+def test_pure_module_imports_nothing_impure(path: Path) -> None:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert not imported & FORBIDDEN, f"{path.name} imports {sorted(imported & FORBIDDEN)}"
