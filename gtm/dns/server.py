@@ -1,0 +1,372 @@
+"""The DNS transport shell: asyncio UDP and TCP listeners around a synchronous handler.
+
+No DNS semantics live here. Bytes in, the handler's bytes out: UDP datagrams as they come, TCP
+messages framed by a 2-byte length (RFC 1035 4.2.2), pipelined on one connection (RFC 7766).
+The handler is read per query, so a reload can swap it; nothing it raises reaches the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import logging
+import re
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from gtm.dns.tcp import TcpConnection
+from gtm.errors import ServeError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[bytes, str, bool], bytes | None]
+"""(query wire, client IP address, is_tcp) -> reply wire, or None to send nothing."""
+
+MAX_MESSAGE = 65535  # a DNS message must fit a 2-byte TCP length prefix
+_BIND_ATTEMPTS = 5
+_BACKLOG = socket.SOMAXCONN
+_LOG_INTERVAL = 10.0  # seconds between two log lines of one kind
+_HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+@dataclass(slots=True)
+class TransportStats:
+    """Counters since start, plain ints for /metrics."""
+
+    udp_queries: int = 0
+    tcp_queries: int = 0
+    tcp_connections: int = 0  # accepted
+    tcp_refused: int = 0  # closed at once: over tcp_max_connections, or while draining
+    handler_errors: int = 0  # the handler raised, or returned more than 65535 bytes
+    dropped: int = 0  # no reply: the handler returned None, or the UDP send buffer was full
+
+
+class DnsServer:
+    """UDP and TCP on each listen address, same port for both, all answered by `handler`.
+
+    `start()` binds; `close()` stops listening; `drain(timeout)` finishes open TCP connections.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        listen: Sequence[tuple[str, int]],
+        *,
+        tcp_idle_timeout: float = 10.0,
+        tcp_max_connections: int = 1024,
+        tcp_max_queries_per_connection: int | None = None,
+        udp_rcvbuf: int = 4 * 1024 * 1024,
+    ) -> None:
+        if tcp_idle_timeout <= 0:
+            raise ValueError(f"tcp_idle_timeout must be > 0, not {tcp_idle_timeout}")
+        if tcp_max_connections < 1:
+            raise ValueError(f"tcp_max_connections must be >= 1, not {tcp_max_connections}")
+        if tcp_max_queries_per_connection is not None and tcp_max_queries_per_connection < 1:
+            raise ValueError(
+                f"tcp_max_queries_per_connection must be >= 1, not {tcp_max_queries_per_connection}"
+            )
+        self.handler = handler
+        self.stats = TransportStats()
+        self.tcp_idle_timeout = tcp_idle_timeout
+        self.tcp_max_connections = tcp_max_connections
+        self.tcp_max_queries_per_connection = tcp_max_queries_per_connection
+        self._listen = tuple(listen)
+        self._udp_rcvbuf = udp_rcvbuf
+        self._addresses: list[tuple[str, int]] = []
+        self._udp: list[tuple[asyncio.DatagramTransport, _UdpProtocol]] = []
+        self._tcp: list[asyncio.Server] = []
+        self._connections: set[TcpConnection] = set()
+        self._no_connections = asyncio.Event()  # set exactly when _connections is empty
+        self._no_connections.set()
+        self._throttle = _Throttle()
+        self._started = False
+        self.draining = False
+
+    @property
+    def addresses(self) -> tuple[tuple[str, int], ...]:
+        """The bound (host, port) of each listen entry, UDP and TCP alike."""
+        return tuple(self._addresses)
+
+    @property
+    def open_connections(self) -> int:
+        """TCP connections open now."""
+        return len(self._connections)
+
+    async def start(self) -> None:
+        """Bind every listen address. Raises ServeError naming the address that failed."""
+        if self._started:
+            raise RuntimeError("DnsServer.start() called twice")
+        self._started = True
+        try:
+            for host, port in self._listen:
+                await self._start_one(host, port)
+        except BaseException:
+            self.close()
+            raise
+
+    async def _start_one(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            infos = await loop.getaddrinfo(
+                host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
+            )
+            # One address per entry: `localhost` binds whichever family the resolver lists first.
+            family, _, _, _, sockaddr = infos[0]
+            udp_sock, tcp_sock = _bind_pair(family, sockaddr, self._udp_rcvbuf)
+        except OSError as exc:
+            raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
+        bound = udp_sock.getsockname()
+        try:
+            transport, protocol = await loop.create_datagram_endpoint(
+                lambda: _UdpProtocol(self), sock=udp_sock
+            )
+        except BaseException:
+            udp_sock.close()
+            tcp_sock.close()
+            raise
+        self._udp.append((transport, protocol))  # from here close() owns the UDP socket
+        try:
+            server = await loop.create_server(
+                lambda: TcpConnection(self), sock=tcp_sock, backlog=_BACKLOG
+            )
+        except BaseException:
+            tcp_sock.close()
+            raise
+        self._tcp.append(server)
+        self._addresses.append((bound[0], bound[1]))
+
+    def close(self) -> None:
+        """Stop listening on every address, UDP and TCP; open TCP connections wait for drain()."""
+        for server in self._tcp:
+            server.close()
+        self._tcp.clear()
+        for transport, _ in self._udp:
+            transport.close()
+
+    # The timeout is a grace period that ends in abort(), not a cancellation: ASYNC109 is moot.
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Answer every complete query read on open TCP connections, then close them.
+
+        Each connection answers what it holds (a partial message is waited for), then
+        half-closes; it is gone once its client has closed too. After `timeout` seconds, aborts
+        what is left. Calls close() first; the server cannot start again.
+        """
+        self.close()
+        self.draining = True
+        for connection in list(self._connections):
+            connection.drain()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._closed()
+        except TimeoutError:
+            for connection in list(self._connections):
+                connection.abort()
+            for transport, _ in self._udp:
+                transport.abort()
+            await self._closed()  # abort() reports connection_lost on the next loop turn
+        self._udp.clear()
+
+    async def _closed(self) -> None:
+        await self._no_connections.wait()
+        for _, protocol in self._udp:
+            await protocol.closed.wait()
+
+    # The protocols' side: the handler call, connection bookkeeping, throttled logs.
+
+    def answer(self, query: bytes, client: str, is_tcp: bool) -> bytes | None:
+        """The handler's reply to one query, or None; counts and logs what went wrong."""
+        try:
+            reply = self.handler(query, client, is_tcp)
+        except Exception:
+            self.stats.handler_errors += 1
+            self._throttle.log(
+                logging.ERROR,
+                "handler-error",
+                "transport=%s client=%s",
+                "tcp" if is_tcp else "udp",
+                client,
+                exc_info=True,
+            )
+            return None
+        if reply is None:
+            self.stats.dropped += 1
+        elif len(reply) > MAX_MESSAGE:
+            self.stats.handler_errors += 1
+            self._throttle.log(logging.ERROR, "reply-too-big", "size=%d", len(reply))
+            return None
+        return reply
+
+    def admit(self, connection: TcpConnection, client: str) -> bool:
+        """Whether a new TCP connection may stay; counts it either way."""
+        if self.draining:
+            self.stats.tcp_refused += 1
+            return False
+        if len(self._connections) >= self.tcp_max_connections:
+            self.stats.tcp_refused += 1
+            self._throttle.log(
+                logging.WARNING,
+                "tcp-refused",
+                "client=%s limit=%d",
+                client,
+                self.tcp_max_connections,
+            )
+            return False
+        self._connections.add(connection)
+        self._no_connections.clear()
+        self.stats.tcp_connections += 1
+        return True
+
+    def forget(self, connection: TcpConnection) -> None:
+        """A TCP connection admitted earlier is gone."""
+        self._connections.discard(connection)
+        if not self._connections:
+            self._no_connections.set()
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    """One listening UDP socket: a datagram in, the handler's reply out."""
+
+    def __init__(self, server: DnsServer) -> None:
+        self._server = server
+        self._transport: asyncio.DatagramTransport | None = None
+        self._paused = False
+        self.closed = asyncio.Event()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed.set()
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        server = self._server
+        server.stats.udp_queries += 1
+        reply = server.answer(data, addr[0], False)
+        if reply is None or self._transport is None:
+            return
+        if self._paused:
+            # The socket's send buffer is full; queueing more would only grow memory.
+            server.stats.dropped += 1
+            return
+        self._transport.sendto(reply, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        """ICMP errors about earlier replies (a client went away): nothing to do."""
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+
+
+class _Throttle:
+    """At most one log line per kind every `interval` seconds; the next one counts the rest."""
+
+    def __init__(self, interval: float = _LOG_INTERVAL) -> None:
+        self._interval = interval
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def log(
+        self, level: int, kind: str, fields: str, *args: object, exc_info: bool = False
+    ) -> None:
+        now = time.monotonic()
+        last = self._last.get(kind)
+        if last is not None and now - last < self._interval:
+            self._held[kind] = self._held.get(kind, 0) + 1
+            return
+        self._last[kind] = now
+        held = self._held.pop(kind, 0)
+        log.log(
+            level, "event=%s " + fields + " suppressed=%d", kind, *args, held, exc_info=exc_info
+        )
+
+
+def _bind_pair(
+    family: int, sockaddr: tuple[Any, ...], rcvbuf: int
+) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a listening TCP socket on one port; port 0 picks a port free for both."""
+    for _ in range(_BIND_ATTEMPTS):
+        with contextlib.ExitStack() as undo:
+            udp = undo.enter_context(_socket(family, socket.SOCK_DGRAM))
+            with contextlib.suppress(OSError):  # best effort: the kernel caps it at rmem_max
+                udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            udp.bind(sockaddr)
+            port = udp.getsockname()[1]
+            tcp = undo.enter_context(_socket(family, socket.SOCK_STREAM))
+            # A restart must not wait for the last run's TIME_WAIT connections to expire.
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                tcp.bind((sockaddr[0], port, *sockaddr[2:]))
+                tcp.listen(_BACKLOG)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE and sockaddr[1] == 0:
+                    continue  # the free UDP port is taken for TCP: try another
+                raise
+            undo.pop_all()
+            return udp, tcp
+    raise OSError(errno.EADDRINUSE, f"no port free for both UDP and TCP in {_BIND_ATTEMPTS} tries")
+
+
+def _socket(family: int, kind: int) -> socket.socket:
+    sock = socket.socket(family, kind)
+    try:
+        if family == socket.AF_INET6:
+            # So `::` and `0.0.0.0` can both be bound on one port.
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def parse_listen(text: str, default_port: int = 53) -> tuple[str, int]:
+    """`host`, `host:port`, `[ipv6]` or `[ipv6]:port` -> (host, port); bare IPv6 takes no port."""
+    value = text.strip()
+    if value.startswith("["):
+        host, bracket, rest = value[1:].partition("]")
+        if not bracket:
+            raise _bad(text, "missing ']'")
+        if rest and not rest.startswith(":"):
+            raise _bad(text, "expected ':port' after ']'")
+        _check_ipv6(text, host)
+        return host, _parse_port(text, rest[1:]) if rest else default_port
+    if value.count(":") > 1:  # a bare IPv6 address; a port needs the brackets
+        _check_ipv6(text, value)
+        return value, default_port
+    host, colon, port = value.partition(":")
+    if not host:
+        raise _bad(text, "missing host")
+    if host.replace(".", "").isdigit():
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise _bad(text, f"{host!r} is not an IPv4 address") from None
+    elif len(host) > 253 or not all(_HOSTNAME.fullmatch(label) for label in host.split(".")):
+        raise _bad(text, f"{host!r} is not a host name or address")
+    return host, _parse_port(text, port) if colon else default_port
+
+
+def _parse_port(text: str, port: str) -> int:
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        raise _bad(text, f"port must be a number from 0 to 65535, not {port!r}")
+    return int(port)
+
+
+def _check_ipv6(text: str, host: str) -> None:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        raise _bad(text, f"{host!r} is not an IPv6 address") from None
+
+
+def _bad(text: str, why: str) -> ValueError:
+    return ValueError(f"invalid listen address {text!r}: {why}")

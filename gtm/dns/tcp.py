@@ -1,0 +1,147 @@
+"""One DNS-over-TCP connection: 2-byte length framing (RFC 1035 4.2.2), pipelined (RFC 7766)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from gtm.dns.server import DnsServer
+
+_EARLY = 0.01  # timers may fire a clock tick early (uvloop counts milliseconds)
+
+
+class TcpConnection(asyncio.Protocol):
+    """Answers every complete message in order, each reply with its own length prefix.
+
+    Closes on an empty message and after `tcp_idle_timeout` seconds without a complete message;
+    half-closes after `tcp_max_queries_per_connection` queries and when drained. Stops reading
+    while its replies are unread.
+    """
+
+    def __init__(self, server: DnsServer) -> None:
+        self._server = server
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._client = ""
+        self._buffer = bytearray()
+        self._queries = 0
+        self._paused = False  # our write buffer is full: answer nothing more until it drains
+        self._draining = False
+        self._done = False  # answer nothing more: closing, or finishing (see _finish)
+        self._deadline = 0.0  # idle after this loop time
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        stream = cast(asyncio.Transport, transport)
+        peer: Any = stream.get_extra_info("peername")
+        self._client = peer[0] if peer else ""
+        if not self._server.admit(self, self._client):
+            stream.close()
+            return
+        self._transport = stream
+        self._deadline = self._loop.time() + self._server.tcp_idle_timeout
+        self._timer = self._loop.call_at(self._deadline, self._check_idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is None:  # refused in connection_made
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._buffer.clear()
+        self._server.forget(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self._transport is None or self._done:
+            return
+        self._buffer += data
+        self._process(self._transport)
+
+    def pause_writing(self) -> None:
+        # The client is not reading its answers: stop reading its questions, so memory stays
+        # bounded by one read's worth of replies.
+        self._paused = True
+        if self._transport is not None:
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._transport is not None:
+            self._transport.resume_reading()
+            self._process(self._transport)
+
+    def drain(self) -> None:
+        """Answer what is complete, then half-close; a partial message is waited for first."""
+        self._draining = True
+        if self._transport is not None:
+            self._process(self._transport)
+
+    def abort(self) -> None:
+        """Close now, dropping unsent replies."""
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _process(self, transport: asyncio.Transport) -> None:
+        buffer = self._buffer
+        pos = 0  # one `del` at the end, not one per message: pipelined reads can be large
+        while not (self._paused or self._done) and len(buffer) - pos >= 2:
+            size = buffer[pos] << 8 | buffer[pos + 1]
+            if size == 0:
+                # Means nothing in RFC 7766; a client sending it has lost the framing.
+                self._done = True
+                transport.close()
+                buffer.clear()
+                return
+            end = pos + 2 + size
+            if end > len(buffer):
+                break
+            self._answer(transport, bytes(buffer[pos + 2 : end]))
+            pos = end
+        del buffer[:pos]
+        if self._draining and not buffer:
+            self._finish(transport)
+
+    def _answer(self, transport: asyncio.Transport, query: bytes) -> None:
+        server = self._server
+        server.stats.tcp_queries += 1
+        self._queries += 1
+        self._deadline = self._loop.time() + server.tcp_idle_timeout
+        reply = server.answer(query, self._client, True)
+        if reply is not None:
+            transport.write(len(reply).to_bytes(2, "big") + reply)
+        limit = server.tcp_max_queries_per_connection
+        if limit is not None and self._queries >= limit:
+            self._finish(transport)
+
+    def _finish(self, transport: asyncio.Transport) -> None:
+        # Closing a socket that holds unread data makes the kernel send a reset, which can
+        # destroy replies not yet delivered; a client may well have pipelined more queries.
+        # So half-close instead: FIN after the replies written so far, then read and discard
+        # until the client closes too (eof_received), or the idle timer or drain() aborts.
+        if self._done:
+            return
+        self._done = True
+        self._buffer.clear()
+        if transport.can_write_eof():
+            transport.write_eof()
+        else:
+            transport.close()
+
+    def _check_idle(self) -> None:
+        self._timer = None
+        transport = self._transport
+        if transport is None:
+            return
+        if self._deadline - self._loop.time() > _EARLY:
+            # A message came since this timer was set. Re-arming here is cheaper than cancelling
+            # and re-creating a timer for every message.
+            self._timer = self._loop.call_at(self._deadline, self._check_idle)
+            return
+        # RFC 7766 6.2.3 lets a server close idle connections. A client that has not read its
+        # replies for a whole idle period loses them: abort rather than wait for the flush.
+        self._done = True
+        if transport.get_write_buffer_size():
+            transport.abort()
+        else:
+            transport.close()
