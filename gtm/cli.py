@@ -1,0 +1,175 @@
+"""The `gtm` command: serve, validate, --version. Errors become messages and exit codes here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+from gtm import __version__
+from gtm.errors import GtmError
+
+DEFAULT_LISTEN = "127.0.0.1:5353"
+log = logging.getLogger("gtm")
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value else None
+
+
+def _listen_list(values: Sequence[str] | None) -> list[str]:
+    if values:
+        return list(values)
+    env = _env("GTM_LISTEN")  # several addresses: comma or space separated
+    if env:
+        return [v for v in env.replace(",", " ").split() if v]
+    return [DEFAULT_LISTEN]
+
+
+def _redis_url(text: str) -> str:
+    scheme = urlparse(text).scheme
+    if scheme not in ("redis", "rediss", "unix"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a redis://, rediss:// or unix:// URL")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gtm", description="gtm: an authoritative GeoDNS server and global traffic manager."
+    )
+    parser.add_argument("--version", action="version", version=f"gtm {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default=_env("GTM_LOG_LEVEL") or "info",
+        choices=["debug", "info", "warning", "error"],
+        help="log level (env GTM_LOG_LEVEL; default info)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="answer DNS queries for the zones in a directory")
+    serve.add_argument(
+        "--zones",
+        type=Path,
+        default=_env("GTM_ZONES"),
+        required=_env("GTM_ZONES") is None,
+        help="directory of zone files (env GTM_ZONES)",
+    )
+    serve.add_argument(
+        "--listen",
+        action="append",
+        metavar="HOST:PORT",
+        help=f"UDP and TCP address to answer on; repeatable; IPv6 as [::1]:53 "
+        f"(env GTM_LISTEN, comma separated; default {DEFAULT_LISTEN})",
+    )
+    serve.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        default=_env("GTM_HTTP"),
+        help="address of the HTTP API (env GTM_HTTP)",
+    )
+    serve.add_argument(
+        "--geodb",
+        type=Path,
+        default=_env("GTM_GEODB"),
+        help="MaxMind-format database (env GTM_GEODB)",
+    )
+    serve.add_argument(
+        "--redis",
+        type=_redis_url,
+        default=_env("GTM_REDIS"),
+        help="Redis URL shared with checker agents (env GTM_REDIS)",
+    )
+    serve.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="reload only on SIGHUP, not when a zone file changes",
+    )
+    serve.add_argument(
+        "--watch-interval",
+        type=float,
+        default=float(_env("GTM_WATCH_INTERVAL") or 1.0),
+        metavar="SECONDS",
+        help="how often to look for changed zone files (env GTM_WATCH_INTERVAL; default 1)",
+    )
+
+    validate = commands.add_parser("validate", help="check zone files; print every error")
+    validate.add_argument("path", type=Path, help="a zone file or a directory of them")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "validate":
+            return _validate(args.path)
+        return _serve(args)
+    except GtmError as exc:
+        print(f"gtm: {exc}", file=sys.stderr)
+        return 1
+
+
+def _validate(path: Path) -> int:
+    from gtm.config import validate_path
+
+    if not path.exists():
+        print(f"{path}: no such file or directory", file=sys.stderr)
+        return 1
+    reasons = validate_path(path)
+    for reason in reasons:
+        print(reason)
+    if reasons:
+        print(f"{len(reasons)} error(s)", file=sys.stderr)
+        return 1
+    print(f"{path}: ok", file=sys.stderr)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from gtm.dns.server import parse_listen
+    from gtm.runtime import ServeConfig, serve
+
+    try:
+        listen = [parse_listen(text) for text in _listen_list(args.listen)]
+        http = parse_listen(args.http, 8053) if args.http else None
+    except ValueError as exc:
+        print(f"gtm serve: {exc}", file=sys.stderr)
+        return 2
+    if args.geodb is not None and not args.geodb.is_file():
+        print(f"gtm serve: --geodb {args.geodb}: no such file", file=sys.stderr)
+        return 2
+    config = ServeConfig(
+        zones=args.zones,
+        listen=listen,
+        http=http,
+        geodb=args.geodb,
+        redis=args.redis,
+        watch=not args.no_watch,
+        watch_interval=args.watch_interval,
+    )
+    _install_uvloop()
+    asyncio.run(serve(config))
+    return 0
+
+
+def _install_uvloop() -> None:
+    """uvloop where installed: the same asyncio API with a faster loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The composition root of `gtm serve`: zones, responder, transport, reloads, signals, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gtm.dns.handler import Responder
+from gtm.dns.responder import Snapshot
+from gtm.dns.server import DnsServer
+from gtm.dns.tree import ZoneSet
+from gtm.errors import ServeError
+from gtm.zoneset import ReloadResult, ZoneDirectory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeConfig:
+    """What `gtm serve` was asked to do."""
+
+    zones: Path
+    listen: Sequence[tuple[str, int]]
+    http: tuple[str, int] | None = None
+    geodb: Path | None = None
+    redis: str | None = None
+    watch: bool = True  # reload when a file in the zones directory changes
+    watch_interval: float = 1.0  # seconds between two looks at the directory
+    drain_timeout: float = 5.0
+    tcp_idle_timeout: float = 10.0
+    tcp_max_connections: int = 1024
+
+
+class Runtime:
+    """One running server. `start()`, then `wait()` until a signal or `stop()`."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.directory = ZoneDirectory(config.zones)
+        self.responder = Responder(Snapshot(ZoneSet.build(())))
+        self.server = DnsServer(
+            self.responder,
+            config.listen,
+            tcp_idle_timeout=config.tcp_idle_timeout,
+            tcp_max_connections=config.tcp_max_connections,
+        )
+        self.reloads = 0
+        self._reload_lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._signals = False
+        self._fingerprint: tuple[tuple[str, int, int, int], ...] = ()
+        self._reloaded = asyncio.Condition()
+        self.reload_passes = 0
+        self.last_reload: ReloadResult | None = None
+
+    async def start(self, signals: bool = True) -> None:
+        """Load the zones and start listening. Raises ServeError when it cannot serve.
+
+        With `signals`, SIGHUP reloads and SIGTERM/SIGINT stop (the CLI); tests embed without.
+        """
+        c = self.config
+        self._fingerprint = self.directory.fingerprint()  # before loading: no change is missed
+        result = self.directory.reload()
+        _log_result(result)
+        if not result.zones:
+            raise ServeError(f"no valid zone in {self.config.zones}")
+        self._publish(result)
+        try:
+            await self.server.start()
+        except OSError as exc:
+            raise ServeError(f"cannot listen: {exc}") from exc
+        for flag, value in (("http", c.http), ("geodb", c.geodb), ("redis", c.redis)):
+            if value is not None:  # accepted now so deployments can set them; used from later
+                log.warning("event=flag-not-used-yet flag=--%s value=%s", flag, value)
+        for host, port in self.server.addresses:
+            log.info("event=listening address=%s port=%d proto=udp,tcp", host, port)
+        if signals:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+            loop.add_signal_handler(signal.SIGTERM, self.stop)
+            loop.add_signal_handler(signal.SIGINT, self.stop)
+            self._signals = True
+        if self.config.watch:
+            self._tasks.append(asyncio.create_task(self._watch(), name="zone-watch"))
+
+    def request_reload(self) -> None:
+        """Reload in the background (SIGHUP, file changes)."""
+        self._tasks = [t for t in self._tasks if not t.done()]
+        self._tasks.append(asyncio.create_task(self._reload_quietly(), name="zone-reload"))
+
+    async def _reload_quietly(self) -> None:
+        await self.reload()
+
+    async def reload(self) -> ReloadResult:
+        """Re-read changed files off the event loop, then swap the snapshot in one step."""
+        async with self._reload_lock:
+            result = await asyncio.to_thread(self.directory.reload)
+            _log_result(result)
+            if result.changed:
+                self._publish(result)
+            self.last_reload = result
+            self.reload_passes += 1
+            async with self._reloaded:
+                self._reloaded.notify_all()
+            return result
+
+    async def wait_for_reload(self, passes: int) -> ReloadResult:
+        """Return once `passes` reload passes have run in all; the last one's result."""
+        async with self._reloaded:
+            await self._reloaded.wait_for(lambda: self.reload_passes >= passes)
+        assert self.last_reload is not None
+        return self.last_reload
+
+    def _publish(self, result: ReloadResult) -> None:
+        version = self.responder.snapshot.version + 1
+        self.responder.snapshot = Snapshot(ZoneSet.build(result.zones), version)
+        self.reloads += 1
+        origins = ",".join(sorted(z.origin for z in result.zones))
+        log.info("event=zones-published version=%d zones=%s", version, origins)
+
+    async def _watch(self) -> None:
+        """Poll the directory's stat() fingerprint and reload when it changes.
+
+        Polling rather than inotify: it sees ConfigMap symlink swaps and network filesystems,
+        and it cannot miss a change made before the watcher started.
+        """
+        seen = self._fingerprint
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.config.watch_interval)
+            current = await asyncio.to_thread(self.directory.fingerprint)
+            if current != seen:
+                seen = current
+                await self.reload()
+
+    def stop(self) -> None:
+        """Begin a clean shutdown (SIGTERM, SIGINT)."""
+        self._stopping.set()
+
+    async def wait(self) -> None:
+        """Serve until stopped, then shut down: stop listening, finish TCP queries, close."""
+        await self._stopping.wait()
+        log.info("event=stopping")
+        self.server.close()
+        await self.server.drain(self.config.drain_timeout)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        log.info("event=stopped")
+
+
+def _log_result(result: ReloadResult) -> None:
+    for reason in result.errors:
+        log.error("event=zone-rejected error=%r", str(reason))
+    for path in result.loaded:
+        log.info("event=zone-loaded file=%s", path)
+    for path in result.removed:
+        log.info("event=zone-removed file=%s", path)
+
+
+async def serve(config: ServeConfig) -> None:
+    """Run `gtm serve` until SIGTERM or SIGINT."""
+    runtime = Runtime(config)
+    await runtime.start()
+    await runtime.wait()

@@ -1,0 +1,232 @@
+"""The gtm command end to end: a real process, dig as the client, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import struct
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import dns.message
+import pytest
+
+from gtm import __version__
+from tests.helpers import DATA, EXAMPLE, SEMANTICS, copy_zones
+
+pytestmark = pytest.mark.e2e
+GTM = [sys.executable, "-m", "gtm"]
+LISTENING = re.compile(r"event=listening address=(\S+) port=(\d+)")
+
+
+class Process:
+    """A running `gtm serve` with its stderr read line by line."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self.ports: list[int] = []
+
+    async def wait_for_line(self, pattern: str) -> re.Match[str]:
+        """Read stderr until a line matches (lines already read count too)."""
+        regex = re.compile(pattern)
+        for line in self.lines:
+            if match := regex.search(line):
+                return match
+        assert self.proc.stderr is not None
+        while True:
+            raw = await asyncio.wait_for(self.proc.stderr.readline(), 30)
+            if not raw:
+                raise AssertionError(f"gtm exited before {pattern!r}:\n" + "".join(self.lines))
+            line = raw.decode()
+            self.lines.append(line)
+            if match := regex.search(line):
+                return match
+
+
+@pytest.fixture
+async def gtm_process(request: pytest.FixtureRequest) -> AsyncIterator[Process]:
+    zones, *extra = request.param
+    proc = await asyncio.create_subprocess_exec(
+        *GTM, "serve", "--zones", str(zones), "--listen", "127.0.0.1:0", *extra,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    process = Process(proc)
+    try:
+        match = await process.wait_for_line(LISTENING.pattern)
+        process.ports.append(int(match.group(2)))
+        yield process
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+async def dig(port: int, *args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        "dig", "@127.0.0.1", "-p", str(port), "+time=5", "+tries=1", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out.decode()
+    return out.decode()
+
+
+async def run(*args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *GTM, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def test_dig_is_installed() -> None:
+    assert shutil.which("dig"), "dig is missing: install dnsutils (tests/run.sh does)"
+
+
+async def test_version() -> None:
+    code, out, _ = await run("--version")
+    assert code == 0
+    assert out.strip() == f"gtm {__version__}"
+
+
+async def test_validate_the_bundled_example() -> None:
+    code, _, err = await run("validate", str(EXAMPLE))
+    assert code == 0, err
+
+
+async def test_validate_prints_every_error_with_file_line_and_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "zone: bad.test\nttl: -1\nsoa: {mname: ns1.bad.test, rname: h.bad.test}\n"
+        "ns: [ns1.example.net]\npolices: {}\n"
+    )
+    code, out, _ = await run("validate", str(bad))
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert f"{bad}:2: ttl: " in lines[0] or any(
+        line.startswith(f"{bad}:2: ttl: ") for line in lines
+    )
+    assert any(line.startswith(f"{bad}:5: polices: unknown key") for line in lines)
+
+
+@pytest.mark.parametrize("gtm_process", [(EXAMPLE,)], indirect=True)
+async def test_serves_the_example_to_dig_over_udp_and_tcp(gtm_process: Process) -> None:
+    port = gtm_process.ports[0]
+    out = await dig(port, "gtm.example.test", "SOA", "+norec")
+    assert "status: NOERROR" in out
+    assert "flags: qr aa" in out
+    tcp = await dig(port, "gtm.example.test", "NS", "+tcp", "+short")
+    assert tcp.strip()
+
+
+@pytest.fixture
+def private_zones(tmp_path: Path) -> Path:
+    return copy_zones(SEMANTICS, tmp_path / "zones")
+
+
+async def start(zones: Path, *extra: str) -> Process:
+    proc = await asyncio.create_subprocess_exec(
+        *GTM, "serve", "--zones", str(zones), "--listen", "127.0.0.1:0", *extra,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    process = Process(proc)
+    match = await process.wait_for_line(LISTENING.pattern)
+    process.ports.append(int(match.group(2)))
+    return process
+
+
+async def test_sighup_reloads_changed_zones(private_zones: Path) -> None:
+    process = await start(private_zones, "--no-watch")
+    try:
+        port = process.ports[0]
+        assert "192.0.2.80" in await dig(port, "www.sem.test", "A", "+short")
+        path = private_zones / "sem.test.yaml"
+        path.write_text(path.read_text().replace("192.0.2.80, 192.0.2.81", "192.0.2.180"))
+        process.proc.send_signal(signal.SIGHUP)
+        await process.wait_for_line(r"event=zones-published version=2")
+        assert (await dig(port, "www.sem.test", "A", "+short")).strip() == "192.0.2.180"
+    finally:
+        process.proc.kill()
+        await process.proc.wait()
+
+
+async def test_sigterm_finishes_inflight_tcp_and_exits_zero(private_zones: Path) -> None:
+    process = await start(private_zones)
+    port = process.ports[0]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    first = dns.message.make_query("www.sem.test.", "A").to_wire()
+    second = dns.message.make_query("mail.sem.test.", "A")
+    framed = struct.pack("!H", len(second.to_wire())) + second.to_wire()
+    # The first query and the start of the second in one segment: the first reply proves the
+    # server has read the second query's start too, so it is in flight when SIGTERM lands.
+    writer.write(struct.pack("!H", len(first)) + first + framed[:5])
+    await writer.drain()
+    length = struct.unpack("!H", await reader.readexactly(2))[0]
+    await reader.readexactly(length)
+    process.proc.send_signal(signal.SIGTERM)
+    writer.write(framed[5:])
+    await writer.drain()
+    length = struct.unpack("!H", await asyncio.wait_for(reader.readexactly(2), 30))[0]
+    reply = dns.message.from_wire(await reader.readexactly(length))
+    assert reply.id == second.id
+    assert reply.answer
+    # then the server closes the connection and exits cleanly
+    assert await asyncio.wait_for(reader.read(), 30) == b""
+    writer.close()
+    await writer.wait_closed()
+    assert await asyncio.wait_for(process.proc.wait(), 30) == 0
+    await process.wait_for_line("event=stopped")
+
+
+async def test_listen_from_environment_and_ipv6(private_zones: Path) -> None:
+    if not _has_ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    env = dict(os.environ, GTM_LISTEN="127.0.0.1:0,[::1]:0", GTM_ZONES=str(private_zones))
+    proc = await asyncio.create_subprocess_exec(
+        *GTM, "serve", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env
+    )
+    process = Process(proc)
+    try:
+        v4 = await process.wait_for_line(r"event=listening address=127\.0\.0\.1 port=(\d+)")
+        v6 = await process.wait_for_line(r"event=listening address=::1 port=(\d+)")
+        assert "192.0.2.80" in await dig(int(v4.group(1)), "www.sem.test", "A", "+short")
+        proc6 = await asyncio.create_subprocess_exec(
+            "dig", "@::1", "-p", v6.group(1), "+short", "+time=5", "+tries=1", "www.sem.test", "A",
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await proc6.communicate()
+        assert "192.0.2.80" in out.decode()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert await proc.wait() == 0
+
+
+def _has_ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+async def test_serve_refuses_a_directory_without_valid_zones(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("zone: [\n")
+    code, _, err = await run("serve", "--zones", str(tmp_path), "--listen", "127.0.0.1:0")
+    assert code == 1
+    assert "bad.yaml:" in err
+    assert "no valid zone" in err
+
+
+async def test_bad_listen_address_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = await run("serve", "--zones", str(DATA), "--listen", "not-an-address:xx")
+    assert code == 2
+    assert "not-an-address:xx" in err
