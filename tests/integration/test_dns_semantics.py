@@ -130,6 +130,9 @@ CASES = [
     c("dyn.sem.test.", "MX", NOERROR, authority=[SOA_NEG]),
     c("dyn4.sem.test.", "AAAA", NOERROR, authority=[SOA_NEG]),
     c("capped.sem.test.", "A", NOERROR, ["capped.sem.test. 60 A 192.0.2.10"]),
+    c("x.y.pol.sem.test.", "A", NOERROR, ["x.y.pol.sem.test. 15 A 192.0.2.20"]),
+    c("x.pol.sem.test.", "AAAA", NOERROR, authority=[SOA_NEG]),
+    c("pol.sem.test.", "A", NOERROR, authority=[SOA_NEG]),
     # the longest matching zone answers
     c("www.deeper.sem.test.", "A", NOERROR, ["www.deeper.sem.test. 120 A 198.51.100.7"]),
     c("deeper.sem.test.", "TXT", NOERROR, ['deeper.sem.test. 120 TXT "deeper apex"']),
