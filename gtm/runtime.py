@@ -119,7 +119,7 @@ class Runtime:
 
     def _publish(self, result: ReloadResult) -> None:
         version = self.responder.snapshot.version + 1
-        self.responder.snapshot = Snapshot(ZoneSet.build(result.zones), version)
+        self.responder.snapshot = Snapshot(ZoneSet.build(result.zones), version=version)
         self.reloads += 1
         origins = ",".join(sorted(z.origin for z in result.zones))
         log.info("event=zones-published version=%d zones=%s", version, origins)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,12 +19,13 @@ class Responder:
     """Called by the transport for every message; reads whatever snapshot is current."""
 
     snapshot: Snapshot
+    rng: random.Random = field(default_factory=random.Random)  # weighted draws
     rcodes: Counter[int] = field(default_factory=Counter)
     errors: int = 0
     _last_error_log: float = -ERROR_LOG_INTERVAL
 
     def __call__(self, data: bytes, client: str, tcp: bool) -> bytes | None:
-        outcome = respond(data, client, tcp, self.snapshot)
+        outcome = respond(data, client, tcp, self.snapshot, self.rng)
         self.rcodes[outcome.rcode] += 1
         if outcome.error is not None:
             self._log_error(outcome.error)

@@ -1,44 +1,58 @@
 """Authoritative answers: query bytes + snapshot -> reply bytes. Pure given the snapshot.
 
-RFC 1034 4.3.2 lookup (delegations, CNAME chasing inside the zone, RFC 4592 wildcards),
-RFC 2308 negative answers, RFC 6891 EDNS, RFC 7871 ECS, RFC 8482 minimal ANY.
+Reads the query, refuses or rejects what it must, locates the client (the ECS address when the
+query has one with a source prefix above 0, else the source address), and answers from the
+snapshot's answer cache or from a fresh lookup that then fills it. Every reply that goes
+through the cache is the cached rendering with this query's ID, flags, question and OPT
+record patched in, so a cache hit and a miss give the same bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dnslib import AAAA as RdAAAA
-from dnslib import RD, RR, DNSLabel
-from dnslib import A as RdA
-
-from gtm.dns.tree import Node, ZoneSet, ZoneTree
+from gtm.dns.cache import AnswerCache, Entry
+from gtm.dns.lookup import Lookup, Result
+from gtm.dns.tree import ZoneSet, ZoneTree
 from gtm.dns.wire import (
     Drop,
     FormErr,
     Query,
     Rcode,
     Reply,
+    opt_record,
     parse_query,
+    patch,
     render,
+    render_truncated,
     udp_limit,
 )
-from gtm.model import AAAA, ANY, CNAME, MX, NS, OPT, SOA, SRV, A, RRset
-from gtm.policy.engine import decide
+from gtm.geo.record import GeoDB
+from gtm.health.view import ALL_UP, HealthView
+from gtm.model import ANY, OPT, IPAddress
+from gtm.policy.context import Client
 
 IN, CLASS_ANY = 1, 255
-AXFR, IXFR, MAILB, MAILA, DS = 252, 251, 253, 254, 43
-MAX_CHAIN = 8  # CNAME links followed inside a zone before we stop
-HINFO_TYPE = 13
-ANY_HINFO_TTL = 3789  # RFC 8482 4.2: a long TTL for the synthetic HINFO (Cloudflare's figure)
+AXFR, IXFR, MAILB, MAILA = 252, 251, 253, 254
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Everything an answer depends on, swapped whole on reload (and, later, on health change)."""
+    """Everything an answer depends on, swapped whole when zones, health or the geo DB change.
+
+    The answer cache belongs to the snapshot, so a new snapshot starts with an empty cache and
+    no answer outlives the zones, health view or database that made it.
+    """
 
     zones: ZoneSet
+    health: HealthView = ALL_UP
+    geodb: GeoDB | None = None
     version: int = 0
+    cache: AnswerCache = field(default_factory=AnswerCache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +65,8 @@ class Outcome:
     error: Exception | None = None
 
 
-def respond(data: bytes, client: str, tcp: bool, snap: Snapshot) -> Outcome:
-    """Answer one message. Never raises."""
+def respond(data: bytes, source: str, tcp: bool, snap: Snapshot, rng: random.Random) -> Outcome:
+    """Answer one message from `source` (the peer's IP address). Never raises."""
     try:
         query = parse_query(data)
     except Drop:
@@ -62,164 +76,105 @@ def respond(data: bytes, client: str, tcp: bool, snap: Snapshot) -> Outcome:
         return Outcome(render(reply), Rcode.FORMERR)
     limit = 65535 if tcp else udp_limit(query)
     try:
-        reply = resolve(query, client, tcp, snap)
-        return Outcome(render(reply, limit), reply.rcode)
+        refusal = _refusal(query)
+        if refusal is not None:
+            return Outcome(render(Reply(query, refusal, aa=False), limit), refusal)
+        tree = snap.zones.find(query.qname)
+        if tree is None:
+            return Outcome(render(Reply(query, Rcode.REFUSED, aa=False), limit), Rcode.REFUSED)
+        return _answer(query, source, tcp, tree, snap, rng, limit)
     except Exception as exc:  # a bug must cost one SERVFAIL, never the server
         servfail = Reply(query, Rcode.SERVFAIL, aa=False)
         return Outcome(render(servfail, limit), Rcode.SERVFAIL, exc)
 
 
-def resolve(query: Query, client: str, tcp: bool, snap: Snapshot) -> Reply:
-    """The reply to a well-formed query."""
-    if query.opcode != 0:
-        return Reply(query, Rcode.NOTIMP, aa=False)
-    if query.edns is not None and query.edns.version > 0:
-        return Reply(query, Rcode.BADVERS, aa=False)
+def _refusal(query: Query) -> int | None:
+    """The rcode for queries we do not look up at all."""
     qtype = query.qtype
+    if query.opcode != 0:
+        return Rcode.NOTIMP
+    if query.edns is not None and query.edns.version > 0:
+        return Rcode.BADVERS
     if qtype == OPT:
-        return Reply(query, Rcode.FORMERR, aa=False)
+        return Rcode.FORMERR
     if query.qclass not in (IN, CLASS_ANY) or qtype in (AXFR, IXFR):
-        return Reply(query, Rcode.REFUSED, aa=False)
+        return Rcode.REFUSED
     if qtype in (MAILA, MAILB) or (128 <= qtype < 255):
-        return Reply(query, Rcode.NOTIMP, aa=False)
-    tree = snap.zones.find(query.qname)
-    if tree is None:
-        return Reply(query, Rcode.REFUSED, aa=False)
-    return _Lookup(query, tree, tcp).run()
+        return Rcode.NOTIMP
+    return None
 
 
-@dataclass
-class _Lookup:
-    """One lookup inside one zone; collects the sections as it goes."""
+def located_address(query: Query, source: str) -> IPAddress:
+    """Whose location counts: the ECS address (source prefix above 0), else the peer's."""
+    ecs = query.edns.ecs if query.edns is not None else None
+    if ecs is not None and ecs.source > 0:
+        return ecs.address
+    return ipaddress.ip_address(source.split("%", 1)[0])  # drop an IPv6 zone index
 
-    query: Query
-    tree: ZoneTree
-    tcp: bool
-    answer: list[RR] = field(default_factory=list)
-    authority: list[RR] = field(default_factory=list)
-    additional: list[RR] = field(default_factory=list)
-    rcode: int = Rcode.NOERROR
-    scope: int = 0
 
-    def run(self) -> Reply:
-        query, tree = self.query, self.tree
-        name = query.qname
-        owner = DNSLabel(list(query.qname_labels))  # the client's letter case
-        seen = {name}
-        for step in range(MAX_CHAIN + 1):
-            cut = tree.delegation(name)
-            if cut is not None and not (query.qtype == DS and cut.name == name):
-                if step == 0:
-                    return self._referral(cut)
-                break  # the chain leads into a delegated child: the resolver goes on from here
-            node = tree.nodes.get(name) or tree.wildcard(name)
-            if node is None:
-                self.rcode = Rcode.NXDOMAIN
-                self.authority.append(self._negative_soa())
-                break
-            cname = node.rrsets.get(CNAME)
-            if cname is not None and query.qtype not in (CNAME, ANY):
-                self.answer.extend(_rrs(cname, owner))
-                target = str(cname.rdata[0].label).lower()
-                if target in seen or not _inside(target, tree.zone.origin):
-                    break
-                seen.add(target)
-                name, owner = target, DNSLabel(target)
-                continue
-            if not self._data(node, owner):
-                if self.rcode != Rcode.NOERROR:
-                    break
-                self.authority.append(self._negative_soa())
-            break
-        return self._reply(aa=True)
+def locate(address: IPAddress, snap: Snapshot) -> Callable[[], Client]:
+    """The client, looked up in the geo database on first use only."""
+    found: list[Client] = []
 
-    def _reply(self, aa: bool) -> Reply:
-        aa = aa and self.rcode != Rcode.SERVFAIL
-        return Reply(
-            self.query, self.rcode, aa, tuple(self.answer), tuple(self.authority),
-            tuple(self.additional), self.scope,
+    def client() -> Client:
+        if not found:
+            geo = snap.geodb.lookup(address) if snap.geodb is not None else None
+            found.append(Client(address, geo))
+        return found[0]
+
+    return client
+
+
+def _answer(
+    query: Query,
+    source: str,
+    tcp: bool,
+    tree: ZoneTree,
+    snap: Snapshot,
+    rng: random.Random,
+    limit: int,
+) -> Outcome:
+    address = located_address(query, source)
+    key = (query.qname, query.qtype)
+    cached = query.qtype != ANY  # ANY differs between UDP and TCP; it is rare: never cached
+    entry = snap.cache.find(key, address) if cached else None
+    if entry is None:
+        result = Lookup(query, tree, tcp, locate(address, snap), snap.health, rng).run()
+        entry = _entry(query, result)
+        if cached and result.cacheable and result.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
+            snap.cache.store(key, entry)
+        elif result.rotations > 1:
+            entry.turn = rng.randrange(result.rotations)  # uncached: a random order each time
+    return Outcome(_finish(entry, query, limit), entry.rcode)
+
+
+def _entry(first: Query, result: Result) -> Entry:
+    """A cache entry for a result: renders it per rotation offset, without OPT, ready to be
+    patched for any query of the same name and type."""
+    # Rendered for a lower-case question, so the bytes do not depend on which client came
+    # first; `patch` puts each client's question (and letter case) back.
+    labels = tuple(label.lower() for label in first.qname_labels)
+    plain = dataclasses.replace(first, qname_labels=labels, edns=None)
+
+    def render_offset(offset: int) -> bytes:
+        reply = Reply(
+            plain, result.rcode, result.aa, result.answer_for(offset), result.authority,
+            result.additional,
         )  # fmt: skip
+        return render(reply)
 
-    def _data(self, node: Node, owner: DNSLabel) -> bool:
-        """Add the node's answer for the query type; False when it has none (NODATA)."""
-        qtype = self.query.qtype
-        if qtype == ANY:
-            return self._any(node, owner)
-        if node.policy is not None and qtype in (A, AAAA):
-            return self._dynamic(node, owner, qtype)
-        rrset = node.rrsets.get(qtype)
-        if rrset is None:
-            return False
-        self.answer.extend(_rrs(rrset, owner))
-        self._add_glue(rrset)
-        return True
-
-    def _dynamic(self, node: Node, owner: DNSLabel, qtype: int) -> bool:
-        assert node.policy is not None
-        decision = decide(node.policy, qtype)
-        self.scope = max(self.scope, decision.scope)
-        if decision.servfail:
-            self.rcode = Rcode.SERVFAIL
-            return False
-        rdata_type = RdA if qtype == A else RdAAAA
-        self.answer.extend(
-            RR(owner, qtype, ttl=decision.ttl, rdata=rdata_type(str(address)))
-            for address in decision.addresses
-        )
-        return bool(decision.addresses)
-
-    def _any(self, node: Node, owner: DNSLabel) -> bool:
-        if not node.rrsets and node.policy is None:
-            return False
-        if not self.tcp:  # RFC 8482 4.2: one synthetic HINFO instead of everything
-            hinfo = RD(b"\x07RFC8482\x00")  # HINFO CPU "RFC8482", OS ""
-            self.answer.append(RR(owner, HINFO_TYPE, ttl=ANY_HINFO_TTL, rdata=hinfo))
-            return True
-        for rrset in node.rrsets.values():
-            self.answer.extend(_rrs(rrset, owner))
-        if node.policy is not None:
-            for qtype in (A, AAAA):
-                decision = decide(node.policy, qtype)
-                self.scope = max(self.scope, decision.scope)
-                rdata_type = RdA if qtype == A else RdAAAA
-                self.answer.extend(
-                    RR(owner, qtype, ttl=decision.ttl, rdata=rdata_type(str(a)))
-                    for a in decision.addresses
-                )
-        return bool(self.answer)
-
-    def _referral(self, cut: Node) -> Reply:
-        ns = cut.rrsets[NS]
-        self.authority.extend(_rrs(ns, DNSLabel(cut.name)))
-        self._add_glue(ns)
-        return self._reply(aa=False)
-
-    def _add_glue(self, rrset: RRset) -> None:
-        """A/AAAA of in-zone targets of NS, MX and SRV records (additional section processing)."""
-        if rrset.rtype not in (NS, MX, SRV):
-            return
-        origin = self.tree.zone.origin
-        for rd in rrset.rdata:
-            target = str(rd.target if rrset.rtype == SRV else rd.label).lower()
-            node = self.tree.nodes.get(target) if _inside(target, origin) else None
-            if node is None:
-                continue
-            for rtype in (A, AAAA):
-                glue = node.rrsets.get(rtype)
-                if glue is not None:
-                    self.additional.extend(_rrs(glue, DNSLabel(target)))
-
-    def _negative_soa(self) -> RR:
-        """The SOA for the authority section of NXDOMAIN and NODATA (RFC 2308 3)."""
-        zone = self.tree.zone
-        soa = zone.records[zone.origin][SOA]
-        ttl = min(zone.soa.ttl, zone.soa.minimum)
-        return RR(DNSLabel(zone.origin), SOA, ttl=ttl, rdata=soa.rdata[0])
+    return Entry(result.validity, result.rotations, render_offset, rcode=result.rcode,
+                 aa=result.aa)  # fmt: skip
 
 
-def _rrs(rrset: RRset, owner: DNSLabel) -> list[RR]:
-    return [RR(owner, rrset.rtype, ttl=rrset.ttl, rdata=rd) for rd in rrset.rdata]
-
-
-def _inside(name: str, origin: str) -> bool:
-    return name == origin or name.endswith("." + origin)
+def _finish(entry: Entry, query: Query, limit: int) -> bytes:
+    """The entry's next rendering made this query's reply; truncated when it does not fit."""
+    edns = query.edns
+    scope = 0
+    if edns is not None and edns.ecs is not None and edns.ecs.source > 0:
+        scope = entry.scope  # RFC 7871 7.2.1: a /0 source gets a /0 scope
+    opt = opt_record(edns, entry.rcode, scope) if edns is not None else b""
+    wire = patch(entry.next_wire(), query, opt)
+    if len(wire) > limit:
+        return render_truncated(Reply(query, entry.rcode, entry.aa, ecs_scope=scope))
+    return wire

@@ -8,6 +8,7 @@ compress names.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ class Query:
     qtype: int
     qclass: int
     edns: Edns | None
+    question: bytes = b""  # the question section as the client sent it (name, type, class)
 
     @property
     def opcode(self) -> int:
@@ -158,7 +160,10 @@ def parse_query(data: bytes) -> Query:
         raise FormErr("question runs past the end of the message", bare, question=False)
     qtype, qclass = struct.unpack_from("!HH", data, offset)
     offset += 4
-    query = Query(qid, flags, qdcount, labels_to_text(labels), labels, qtype, qclass, None)
+    query = Query(
+        qid, flags, qdcount, labels_to_text(labels), labels, qtype, qclass, None,
+        data[HEADER.size : offset],
+    )  # fmt: skip
     try:
         edns, offset = _read_records(data, offset, ancount + nscount, arcount)
     except WireError as exc:
@@ -171,10 +176,7 @@ def parse_query(data: bytes) -> Query:
 
 
 def _with_edns(query: Query, edns: Edns | None) -> Query:
-    return Query(
-        query.id, query.flags, query.qdcount, query.qname, query.qname_labels,
-        query.qtype, query.qclass, edns,
-    )  # fmt: skip
+    return dataclasses.replace(query, edns=edns)
 
 
 def _read_records(data: bytes, offset: int, skip: int, arcount: int) -> tuple[Edns | None, int]:
@@ -271,7 +273,9 @@ def _pack(reply: Reply, truncated: bool) -> bytes:
     )
     # Other opcodes give the sections other meanings (UPDATE's zone section): header only.
     has_question = reply.with_question and query.opcode == 0
-    opt = _opt_record(reply) if query.edns is not None else b""
+    opt = b""
+    if query.edns is not None:
+        opt = opt_record(query.edns, reply.rcode, reply.ecs_scope)
     buffer = DNSBuffer()
     buffer.pack(
         "!HHHHHH", query.id, flags, int(has_question),
@@ -286,12 +290,34 @@ def _pack(reply: Reply, truncated: bool) -> bytes:
     return bytes(buffer.data) + opt
 
 
-def _opt_record(reply: Reply) -> bytes:
-    edns = reply.query.edns
-    assert edns is not None
+def opt_record(edns: Edns, rcode: int, scope: int) -> bytes:
+    """Our OPT record for a reply to a query with `edns`: ECS echoed with `scope`, DO copied."""
     options = b""
     if edns.ecs is not None:
-        options = encode_ecs(edns.ecs, reply.ecs_scope)
-    ext_rcode = reply.rcode >> 4
-    ttl = (ext_rcode << 24) | (0x8000 if edns.do else 0)  # version 0: the only one we speak
+        options = encode_ecs(edns.ecs, scope)
+    ttl = ((rcode >> 4) << 24) | (0x8000 if edns.do else 0)  # version 0: the only one we speak
     return b"\x00" + struct.pack("!HHIH", OPT, OUR_PAYLOAD, ttl, len(options)) + options
+
+
+def render_truncated(reply: Reply) -> bytes:
+    """The header with TC set, the question and the OPT record: "ask again over TCP"."""
+    return _pack(reply, truncated=True)
+
+
+def patch(wire: bytes, query: Query, opt: bytes) -> bytes:
+    """A reply rendered for another query of the same name and type, made this query's own:
+    its ID, its RD and CD bits, its question (letter case included), and its OPT record.
+
+    `wire` must have been rendered without an OPT record, for a question of the same length.
+    """
+    out = bytearray(wire)
+    out[0:2] = query.id.to_bytes(2, "big")
+    flags = (int.from_bytes(out[2:4], "big") & ~(RD | CD)) | (query.flags & (RD | CD))
+    out[2:4] = flags.to_bytes(2, "big")
+    end = HEADER.size + len(query.question)
+    out[HEADER.size : end] = query.question
+    if opt:
+        arcount = int.from_bytes(out[10:12], "big") + 1
+        out[10:12] = arcount.to_bytes(2, "big")
+        out += opt
+    return bytes(out)

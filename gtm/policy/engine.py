@@ -1,63 +1,148 @@
-"""Decide a policy's answer. Pure: no clocks, sockets or global state.
+"""Decide a policy's answer for one client. Pure: no clocks, sockets or global state.
 
-This is the foundation's engine: it answers with the endpoints of the first pool reachable
-in the policy tree that has addresses of the asked family. The routing issue replaces the
-choice with the full semantics of ZONES.md; the `Decision` it returns keeps this shape.
+`decide()` walks the policy tree (failover, weighted, geolocation, geoproximity, latency, nested)
+against a HealthView, fails open, SERVFAILs or answers NODATA when everything is down as the
+policy says, and reports what the answer depended on: the network of clients it holds for
+(`validity`, which becomes the ECS scope and the cache key) and whether a random draw made it.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
+from gtm.health.view import HealthView
 from gtm.model import (
     AAAA,
     Failover,
     Geolocation,
     Geoproximity,
     IPAddress,
+    IPNetwork,
     Latency,
     Policy,
     Pool,
     Target,
     Weighted,
+    WhenAllDown,
 )
+from gtm.policy.context import Client, Context, TraceStep
+
+
+class Outcome(StrEnum):
+    ANSWER = "answer"
+    NODATA = "nodata"
+    SERVFAIL = "servfail"
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What a policy answers: addresses (possibly none = NODATA) or SERVFAIL."""
+    """A policy's answer before rotation and the `answers:` cap (see `arrange`)."""
 
-    addresses: tuple[IPAddress, ...]
+    outcome: Outcome
+    addresses: tuple[IPAddress, ...]  # the chosen pool's endpoints of the family, file order
     ttl: int
-    scope: int = 0  # ECS scope prefix: 0 when the answer did not depend on the client
-    servfail: bool = False
+    pool: Pool | None = None
+    validity: IPNetwork | None = None  # every client in it gets this answer; None: everyone
+    cacheable: bool = True  # False when a weighted draw chose
+    fail_open: bool = False  # every candidate was down; answered as if all were up
+    trace: tuple[TraceStep, ...] = ()
+
+    @property
+    def scope(self) -> int:
+        """The ECS scope prefix this decision supports (0: it did not depend on the client)."""
+        return self.validity.prefixlen if self.validity is not None else 0
 
 
-def decide(policy: Policy, qtype: int) -> Decision:
-    """The answer of `policy` to an A or AAAA query."""
-    version = 6 if qtype == AAAA else 4
-    for pool in _pools(policy.root):
-        addresses = pool.endpoints_of(version)
-        if addresses:
-            if policy.answers is not None:
-                addresses = addresses[: policy.answers]
-            return Decision(addresses, policy.ttl)
-    # No pool has an address of this family: the name exists, so NODATA (not a failure;
-    # `when_all_down` is about health, which every pool passes until the health issue).
-    return Decision((), policy.ttl)
+def decide(
+    policy: Policy,
+    qtype: int,
+    client: Client,
+    health: HealthView,
+    rng: random.Random,
+    *,
+    trace: bool = False,
+) -> Decision:
+    """The answer of `policy` to an A or AAAA query from `client`."""
+    family = 6 if qtype == AAAA else 4
+    ctx = Context(family, client, health, rng, tracing=trace)
+    ctx.note("policy", name=policy.key or policy.name, family=f"IPv{family}", ttl=policy.ttl)
+    if not any(pool.endpoints_of(family) for pool in pools_of(policy.root)):
+        ctx.note("nodata", reason=f"no pool of this policy has IPv{family} endpoints")
+        return Decision(Outcome.NODATA, (), policy.ttl, trace=tuple(ctx.trace))
+    pool = ctx.select(policy.root)
+    if pool is None:
+        ctx.fail_open = True  # what would answer if every pool were healthy?
+        fallback = ctx.quietly(policy.root)
+        if fallback is None:  # nothing this client can reach has an address of the family
+            ctx.fail_open = False
+            ctx.note("nodata", reason=f"no pool this client reaches has IPv{family} endpoints")
+            return _finish(ctx, policy, Outcome.NODATA, None)
+        ctx.note("all-down", when_all_down=str(policy.when_all_down))
+        if policy.when_all_down is not WhenAllDown.OPEN:
+            ctx.fail_open = False
+            outcome = (
+                Outcome.SERVFAIL
+                if policy.when_all_down is WhenAllDown.SERVFAIL
+                else Outcome.NODATA
+            )
+            return _finish(ctx, policy, outcome, None)
+        ctx.note("fail-open", reason="every candidate is down: answering as if all were up")
+        pool = ctx.select(policy.root)  # Route 53's and gdnsd's rule
+    return _finish(ctx, policy, Outcome.ANSWER, pool)
 
 
-def _pools(target: Target) -> list[Pool]:
+def _finish(ctx: Context, policy: Policy, outcome: Outcome, pool: Pool | None) -> Decision:
+    addresses: tuple[IPAddress, ...] = ()
+    if pool is not None:
+        addresses = (
+            pool.endpoints_of(ctx.family)
+            if ctx.fail_open
+            else ctx.health.healthy_endpoints(pool, ctx.family)
+        )
+        ctx.note("answer", pool=pool.name, addresses=[str(a) for a in addresses])
+    validity = _validity(ctx)
+    return Decision(
+        outcome, addresses, policy.ttl, pool, validity,
+        cacheable=not ctx.random_draw, fail_open=ctx.fail_open, trace=tuple(ctx.trace),
+    )  # fmt: skip
+
+
+def _validity(ctx: Context) -> IPNetwork | None:
+    """The network around the client over which nothing the decision read can change."""
+    prefix = ctx.min_prefix
+    if ctx.location_dependent:
+        geo = ctx.client.geo
+        prefix = max(prefix, geo.network.prefixlen if geo is not None else 0)
+    if prefix < 0:
+        return None
+    address = ctx.client.address
+    return ipaddress.ip_network((address, min(prefix, address.max_prefixlen)), strict=False)
+
+
+def arrange(addresses: Sequence[IPAddress], answers: int | None, offset: int) -> list[IPAddress]:
+    """Rotate the order by `offset` (spreading clients over endpoints), then cap at `answers`."""
+    if not addresses:
+        return []
+    offset %= len(addresses)
+    rotated = list(addresses[offset:]) + list(addresses[:offset])
+    return rotated if answers is None else rotated[:answers]
+
+
+def pools_of(target: Target) -> list[Pool]:
     """Every pool of a target, depth first, in file order."""
     match target:
         case Pool():
             return [target]
         case Failover(targets=targets):
-            return [p for t in targets for p in _pools(t)]
+            return [p for t in targets for p in pools_of(t)]
         case Weighted(targets=targets):
-            return [p for wt in targets for p in _pools(wt.target)]
+            return [p for wt in targets for p in pools_of(wt.target)]
         case Geolocation(rules=rules):
-            return [p for rule in rules for p in _pools(rule.target)]
+            return [p for rule in rules for p in pools_of(rule.target)]
         case Geoproximity(targets=targets):
             return [t.pool for t in targets]
         case Latency(pools=pools):

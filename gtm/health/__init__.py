@@ -1,0 +1,1 @@
+"""Health: which endpoints and pools are up, as immutable views the engine reads."""

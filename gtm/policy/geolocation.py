@@ -1,0 +1,76 @@
+"""geolocation: the most specific matching rule wins; a down target falls to the next. Pure.
+
+Order: network (longest prefix first), subdivision, country, continent, default; rules of the
+same level in file order. A client without a known location matches network rules and default.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gtm.geo.record import GeoRecord
+from gtm.model import GEO_LEVEL_ORDER, GeoLevel, Geolocation, GeoRule, Pool
+from gtm.policy.context import common_prefix, describe
+
+if TYPE_CHECKING:
+    from gtm.policy.context import Context
+
+
+def select(node: Geolocation, ctx: Context) -> Pool | None:
+    for rule, why in matching_rules(node, ctx):
+        ctx.note("rule", rule=rule.index, level=str(rule.level), match=why,
+                 target=describe(rule.target))  # fmt: skip
+        pool = ctx.select(rule.target)
+        if pool is not None:
+            return pool
+    return None
+
+
+def matching_rules(node: Geolocation, ctx: Context) -> list[tuple[GeoRule, str]]:
+    """The rules that match this client, most specific first, with what matched."""
+    address = ctx.client.address
+    geo = ctx.client.geo
+    networks: list[tuple[int, GeoRule, str]] = []
+    others: list[tuple[int, int, GeoRule, str]] = []
+    for rule in node.rules:
+        if rule.level is GeoLevel.NETWORK:
+            best = -1
+            for network in rule.networks:
+                if network.version != address.version:
+                    continue
+                if address in network:
+                    best = max(best, network.prefixlen)
+                    ctx.bound(network.prefixlen)
+                else:  # answers hold only for clients that stay outside it too
+                    ctx.bound(common_prefix(address, network) + 1)
+            if best >= 0:
+                networks.append((best, rule, f"{address} in {_network_text(rule, address)}"))
+            continue
+        if rule.level is not GeoLevel.DEFAULT:
+            ctx.depends_on_location()
+        why = _match(rule, geo)
+        if why is not None:
+            others.append((GEO_LEVEL_ORDER.index(rule.level), rule.index, rule, why))
+    networks.sort(key=lambda item: (-item[0], item[1].index))
+    others.sort(key=lambda item: (item[0], item[1]))
+    return [(rule, why) for _, rule, why in networks] + [(rule, why) for _, _, rule, why in others]
+
+
+def _match(rule: GeoRule, geo: GeoRecord | None) -> str | None:
+    """What matched a non-network rule, or None."""
+    if rule.level is GeoLevel.DEFAULT:
+        return "default"
+    if geo is None or not geo.found:
+        return None
+    if rule.level is GeoLevel.SUBDIVISION:
+        hit = next((s for s in geo.subdivisions if s in rule.values), None)
+        return f"subdivision {hit}" if hit else None
+    if rule.level is GeoLevel.COUNTRY:
+        return f"country {geo.country}" if geo.country in rule.values else None
+    return f"continent {geo.continent}" if geo.continent in rule.values else None
+
+
+def _network_text(rule: GeoRule, address: object) -> str:
+    matched = [n for n in rule.networks if n.version == getattr(address, "version", 0)]
+    inside = [n for n in matched if address in n]
+    return str(max(inside, key=lambda n: n.prefixlen)) if inside else "?"
