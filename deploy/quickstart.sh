@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/setup.sh
-exec .venv/bin/gtm serve --zones zones --listen 127.0.0.1:5353 "$@"
+exec .venv/bin/gtm serve --zones zones --geodb geodb/example.mmdb --listen 127.0.0.1:5353 "$@"

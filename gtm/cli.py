@@ -1,4 +1,4 @@
-"""The `gtm` command: serve, validate, --version. Errors become messages and exit codes here."""
+"""The `gtm` command: serve, validate, explain, geodb. Errors become messages and exit codes."""
 
 from __future__ import annotations
 
@@ -100,6 +100,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check zone files; print every error")
     validate.add_argument("path", type=Path, help="a zone file or a directory of them")
+
+    explain = commands.add_parser(
+        "explain", help="show how a query would be answered, and why (no server needed)"
+    )
+    explain.add_argument("name", help="the name asked for")
+    explain.add_argument("type", help="the query type (A, AAAA, MX, ...)")
+    explain.add_argument("--client", required=True, metavar="IP", help="the client's address")
+    explain.add_argument(
+        "--ecs", metavar="PREFIX", help="the client subnet a resolver sends (198.51.100.0/24)"
+    )
+    explain.add_argument(
+        "--zones",
+        type=Path,
+        default=Path(_env("GTM_ZONES") or "zones"),
+        help="directory of zone files (env GTM_ZONES; default ./zones)",
+    )
+    explain.add_argument(
+        "--geodb", type=Path, default=_env("GTM_GEODB"), help="geo database (env GTM_GEODB)"
+    )
+    explain.add_argument("--json", action="store_true", help="print JSON")
+
+    from gtm.geo.commands import add_geodb_parser
+
+    add_geodb_parser(commands)
     return parser
 
 
@@ -113,6 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args.path)
+        if args.command == "explain":
+            return _explain(args)
+        if args.command == "geodb":
+            from gtm.geo.commands import run_geodb
+
+            return run_geodb(args)
         return _serve(args)
     except GtmError as exc:
         print(f"gtm: {exc}", file=sys.stderr)
@@ -135,6 +165,35 @@ def _validate(path: Path) -> int:
     return 0
 
 
+def _explain(args: argparse.Namespace) -> int:
+    import json
+
+    from gtm.dns.responder import Snapshot
+    from gtm.dns.tree import ZoneSet
+    from gtm.explain import ExplainError, explain, format_text
+    from gtm.geo.geodb import MaxMindGeoDB
+    from gtm.zoneset import ZoneDirectory
+
+    result = ZoneDirectory(args.zones).reload()
+    for reason in result.errors:
+        print(f"warning: {reason}", file=sys.stderr)
+    geodb = MaxMindGeoDB.open(args.geodb) if args.geodb is not None else None
+    try:
+        snap = Snapshot(ZoneSet.build(result.zones), geodb=geodb)
+        explanation = explain(snap, args.name, args.type, args.client, args.ecs)
+    except ExplainError as exc:
+        print(f"gtm explain: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if geodb is not None:
+            geodb.close()
+    if args.json:
+        print(json.dumps(explanation.as_dict(), indent=2))
+    else:
+        print(format_text(explanation))
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from gtm.dns.server import parse_listen
     from gtm.runtime import ServeConfig, serve
@@ -144,9 +203,6 @@ def _serve(args: argparse.Namespace) -> int:
         http = parse_listen(args.http, 8053) if args.http else None
     except ValueError as exc:
         print(f"gtm serve: {exc}", file=sys.stderr)
-        return 2
-    if args.geodb is not None and not args.geodb.is_file():
-        print(f"gtm serve: --geodb {args.geodb}: no such file", file=sys.stderr)
         return 2
     config = ServeConfig(
         zones=args.zones,

@@ -15,6 +15,7 @@ from gtm.dns.responder import Snapshot
 from gtm.dns.server import DnsServer
 from gtm.dns.tree import ZoneSet
 from gtm.errors import ServeError
+from gtm.geo.geodb import GeoDBError, GeoDBFile, MaxMindGeoDB
 from gtm.zoneset import ReloadResult, ZoneDirectory
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Runtime:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._signals = False
+        self.geofile: GeoDBFile | None = None
         self._fingerprint: tuple[tuple[str, int, int, int], ...] = ()
         self._reloaded = asyncio.Condition()
         self.reload_passes = 0
@@ -65,6 +67,13 @@ class Runtime:
         With `signals`, SIGHUP reloads and SIGTERM/SIGINT stop (the CLI); tests embed without.
         """
         c = self.config
+        if c.geodb is not None:
+            try:
+                self.geofile = GeoDBFile.open(c.geodb)
+            except GeoDBError as exc:
+                raise ServeError(str(exc)) from exc
+        else:
+            log.warning("event=no-geodb detail=%r", "location rules see every client as unknown")
         self._fingerprint = self.directory.fingerprint()  # before loading: no change is missed
         result = self.directory.reload()
         _log_result(result)
@@ -75,7 +84,7 @@ class Runtime:
             await self.server.start()
         except OSError as exc:
             raise ServeError(f"cannot listen: {exc}") from exc
-        for flag, value in (("http", c.http), ("geodb", c.geodb), ("redis", c.redis)):
+        for flag, value in (("http", c.http), ("redis", c.redis)):
             if value is not None:  # accepted now so deployments can set them; used from later
                 log.warning("event=flag-not-used-yet flag=--%s value=%s", flag, value)
         for host, port in self.server.addresses:
@@ -96,6 +105,7 @@ class Runtime:
 
     async def _reload_quietly(self) -> None:
         await self.reload()
+        await self.reload_geodb()
 
     async def reload(self) -> ReloadResult:
         """Re-read changed files off the event loop, then swap the snapshot in one step."""
@@ -118,11 +128,40 @@ class Runtime:
         return self.last_reload
 
     def _publish(self, result: ReloadResult) -> None:
-        version = self.responder.snapshot.version + 1
-        self.responder.snapshot = Snapshot(ZoneSet.build(result.zones), version=version)
+        self._swap(zones=ZoneSet.build(result.zones))
         self.reloads += 1
         origins = ",".join(sorted(z.origin for z in result.zones))
+        version = self.responder.snapshot.version
         log.info("event=zones-published version=%d zones=%s", version, origins)
+
+    def _swap(self, zones: ZoneSet | None = None, geodb: MaxMindGeoDB | None = None) -> None:
+        """Publish a new snapshot (with an empty answer cache) in one assignment."""
+        old = self.responder.snapshot
+        self.responder.snapshot = Snapshot(
+            zones if zones is not None else old.zones,
+            old.health,
+            geodb if geodb is not None else self._current_geodb(),
+            old.version + 1,
+        )
+
+    def _current_geodb(self) -> MaxMindGeoDB | None:
+        return self.geofile.current if self.geofile is not None else None
+
+    async def reload_geodb(self) -> bool:
+        """Open the geo database again if its file changed; True when a new one is served.
+
+        A corrupt or unreadable file is logged and the old database keeps serving.
+        """
+        if self.geofile is None:
+            return False
+        old = self.geofile.current
+        new = await asyncio.to_thread(self.geofile.reload)
+        if new is None:
+            return False
+        self._swap(geodb=new)
+        if old is not None:
+            old.close()  # queries run on this loop: none is reading the old one any more
+        return True
 
     async def _watch(self) -> None:
         """Poll the directory's stat() fingerprint and reload when it changes.
@@ -138,6 +177,7 @@ class Runtime:
             if current != seen:
                 seen = current
                 await self.reload()
+            await self.reload_geodb()
 
     def stop(self) -> None:
         """Begin a clean shutdown (SIGTERM, SIGINT)."""
@@ -154,6 +194,9 @@ class Runtime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        geodb = self._current_geodb()
+        if geodb is not None:
+            geodb.close()
         if self._signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):

@@ -62,6 +62,8 @@ class Result:
     dynamic: Dynamic | None = None
     validity: IPNetwork | None = None
     cacheable: bool = True
+    decisions: tuple[Decision, ...] = ()
+    steps: tuple[str, ...] = ()
 
     @property
     def rotations(self) -> int:
@@ -83,6 +85,7 @@ class Lookup:
     client: Callable[[], Client]  # located on first use: static answers never touch the geo DB
     health: HealthView
     rng: random.Random
+    trace: bool = False  # ask decisions for their traces (gtm explain)
     answer: list[RR] = field(default_factory=list)
     authority: list[RR] = field(default_factory=list)
     additional: list[RR] = field(default_factory=list)
@@ -90,6 +93,8 @@ class Lookup:
     dynamic: Dynamic | None = None
     validity: IPNetwork | None = None
     cacheable: bool = True
+    decisions: list[Decision] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)  # how the name was found, for explain
 
     def run(self) -> Result:
         query, tree = self.query, self.tree
@@ -101,11 +106,17 @@ class Lookup:
         for step in range(MAX_CHAIN + 1):
             cut = tree.delegation(name)
             if cut is not None and not (query.qtype == DS and cut.name == name):
+                self._step(f"{name} is delegated at {cut.name}: referral")
                 if step == 0:
                     return self._referral(cut)
                 break  # the chain leads into a delegated child: the resolver goes on from here
-            node = tree.nodes.get(name) or tree.wildcard(name)
+            node = tree.nodes.get(name)
             if node is None:
+                node = tree.wildcard(name)
+                if node is not None:
+                    self._step(f"{name} does not exist: synthesized from {node.name}")
+            if node is None:
+                self._step(f"{name} does not exist and no wildcard covers it: NXDOMAIN")
                 self.rcode = Rcode.NXDOMAIN
                 self.authority.append(self._negative_soa())
                 break
@@ -113,6 +124,7 @@ class Lookup:
             if cname is not None and query.qtype not in (CNAME, ANY):
                 self.answer.extend(_rrs(cname, owner))
                 target = str(cname.rdata[0].label).lower()
+                self._step(f"{name} is a CNAME for {target}")
                 if target in seen or not _inside(target, tree.zone.origin):
                     break
                 seen.add(target)
@@ -121,15 +133,20 @@ class Lookup:
             if not self._data(node, owner):
                 if self.rcode != Rcode.NOERROR:
                     break
+                self._step(f"{name} exists without data of this type: NODATA")
                 self.authority.append(self._negative_soa())
             break
         return self._reply(aa=True)
+
+    def _step(self, text: str) -> None:
+        if self.trace:
+            self.steps.append(text)
 
     def _reply(self, aa: bool) -> Result:
         aa = aa and self.rcode != Rcode.SERVFAIL
         return Result(
             self.rcode, aa, tuple(self.answer), tuple(self.authority), tuple(self.additional),
-            self.dynamic, self.validity, self.cacheable,
+            self.dynamic, self.validity, self.cacheable, tuple(self.decisions), tuple(self.steps),
         )  # fmt: skip
 
     def _data(self, node: Node, owner: DNSLabel) -> bool:
@@ -138,17 +155,21 @@ class Lookup:
         if qtype == ANY:
             return self._any(node, owner)
         if node.policy is not None and qtype in (A, AAAA):
+            self._step(f"{node.name} is the policy {node.policy.key or node.name}")
             return self._dynamic(node, owner, qtype)
         rrset = node.rrsets.get(qtype)
         if rrset is None:
             return False
+        self._step(f"{node.name} has a static RRset of this type")
         self.answer.extend(_rrs(rrset, owner))
         self._add_glue(rrset)
         return True
 
     def _decide(self, node: Node, qtype: int) -> Decision:
         assert node.policy is not None
-        decision = decide(node.policy, qtype, self.client(), self.health, self.rng)
+        client = self.client()
+        decision = decide(node.policy, qtype, client, self.health, self.rng, trace=self.trace)
+        self.decisions.append(decision)
         self.validity = _narrower(self.validity, decision.validity)
         self.cacheable = self.cacheable and decision.cacheable
         return decision

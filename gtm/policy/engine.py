@@ -85,9 +85,7 @@ def decide(
         if policy.when_all_down is not WhenAllDown.OPEN:
             ctx.fail_open = False
             outcome = (
-                Outcome.SERVFAIL
-                if policy.when_all_down is WhenAllDown.SERVFAIL
-                else Outcome.NODATA
+                Outcome.SERVFAIL if policy.when_all_down is WhenAllDown.SERVFAIL else Outcome.NODATA
             )
             return _finish(ctx, policy, outcome, None)
         ctx.note("fail-open", reason="every candidate is down: answering as if all were up")

@@ -115,6 +115,62 @@ async def test_validate_prints_every_error_with_file_line_and_path(tmp_path: Pat
     assert any(line.startswith(f"{bad}:5: polices: unknown key") for line in lines)
 
 
+GEODB = EXAMPLE.parent / "geodb" / "example.mmdb"
+
+
+@pytest.mark.parametrize("gtm_process", [(EXAMPLE, "--geodb", str(GEODB))], indirect=True)
+async def test_dig_with_client_subnets_gets_each_region(gtm_process: Process) -> None:
+    port = gtm_process.ports[0]
+    cases = [
+        ("192.0.2.0/24", "192.0.2.10", "192.0.2.0/24/25"),  # DE -> eu-west
+        ("198.51.100.0/24", "198.51.100.10", "198.51.100.0/24/24"),  # US-CA -> us-east
+        ("203.0.113.0/25", "203.0.113.10", "203.0.113.0/25/25"),  # JP -> ap-northeast
+        ("203.0.113.128/25", "198.51.100.10", "203.0.113.128/25/25"),  # BR -> us-east
+    ]
+    for subnet, address, echoed in cases:
+        out = await dig(port, "shop.gtm.example.test", "A", f"+subnet={subnet}")
+        assert f"CLIENT-SUBNET: {echoed}" in out, out
+        assert address in out, out
+
+
+async def test_explain_prints_the_decision() -> None:
+    code, out, err = await run(
+        "explain", "shop.gtm.example.test", "A", "--client", "127.0.0.1",
+        "--ecs", "198.51.100.0/24", "--zones", str(EXAMPLE), "--geodb", str(GEODB),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "198.51.100.0/24 found: US NA US-CA San Jose" in out
+    assert "match=subdivision US-CA target=us-east" in out
+    assert "answer    shop.gtm.example.test. 60 IN A 198.51.100.10" in out
+    assert "ECS scope /24" in out
+
+
+async def test_explain_json_shows_candidates() -> None:
+    import json
+
+    code, out, err = await run(
+        "explain", "www.gtm.example.test", "A", "--client", "203.0.113.9",
+        "--zones", str(EXAMPLE), "--geodb", str(GEODB), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["client"] == {"source": "203.0.113.9", "ecs": None, "located": "203.0.113.9"}
+    assert data["geo"]["country"] == "JP"
+    (decision,) = data["decisions"]
+    assert decision["pool"] == "ap-northeast"
+    candidates = [s for s in decision["trace"] if s["step"] == "candidate"]
+    assert {c["pool"] for c in candidates} == {"eu-west", "us-east", "ap-northeast"}
+    assert all("biased_km" in c for c in candidates)
+    assert data["scope"] is None
+
+
+async def test_explain_rejects_a_bad_client() -> None:
+    code, _, err = await run("explain", "www.gtm.example.test", "A", "--client", "nope",
+                             "--zones", str(EXAMPLE))  # fmt: skip
+    assert code == 2
+    assert "not an IP address" in err
+
+
 @pytest.mark.parametrize("gtm_process", [(EXAMPLE,)], indirect=True)
 async def test_serves_the_example_to_dig_over_udp_and_tcp(gtm_process: Process) -> None:
     port = gtm_process.ports[0]

@@ -145,9 +145,9 @@ def test_geolocation_rules(example) -> None:
         GeoLevel.NETWORK,
         GeoLevel.DEFAULT,
     ]
-    assert shop.rules[0].values == ("DE", "AT", "CH")
-    assert [str(n) for n in shop.rules[3].networks] == ["198.51.100.0/24", "2001:db8:ff::/48"]
-    assert shop.rules[3].values == ("198.51.100.0/24", "2001:db8:ff::/48")
+    assert shop.rules[0].values == ("DE", "AT", "CH", "IE", "GB")
+    assert [str(n) for n in shop.rules[3].networks] == ["100.64.0.0/16", "2001:db8:ff::/48"]
+    assert shop.rules[3].values == ("100.64.0.0/16", "2001:db8:ff::/48")
     assert [rule.index for rule in shop.rules] == [0, 1, 2, 3, 4]
     assert shop.rules[4].values == ()
 
