@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gtm.geo.record import GeoRecord
-from gtm.model import GEO_LEVEL_ORDER, GeoLevel, Geolocation, GeoRule, Pool
+from gtm.model import GEO_LEVEL_ORDER, GeoLevel, Geolocation, GeoRule, IPNetwork, Pool
 from gtm.policy.context import common_prefix, describe
 
 if TYPE_CHECKING:
@@ -34,17 +34,18 @@ def matching_rules(node: Geolocation, ctx: Context) -> list[tuple[GeoRule, str]]
     others: list[tuple[int, int, GeoRule, str]] = []
     for rule in node.rules:
         if rule.level is GeoLevel.NETWORK:
-            best = -1
+            best: IPNetwork | None = None
             for network in rule.networks:
                 if network.version != address.version:
                     continue
                 if address in network:
-                    best = max(best, network.prefixlen)
                     ctx.bound(network.prefixlen)
+                    if best is None or network.prefixlen > best.prefixlen:
+                        best = network
                 else:  # answers hold only for clients that stay outside it too
                     ctx.bound(common_prefix(address, network) + 1)
-            if best >= 0:
-                networks.append((best, rule, f"{address} in {_network_text(rule, address)}"))
+            if best is not None:
+                networks.append((best.prefixlen, rule, f"{address} in {best}"))
             continue
         if rule.level is not GeoLevel.DEFAULT:
             ctx.depends_on_location()
@@ -68,9 +69,3 @@ def _match(rule: GeoRule, geo: GeoRecord | None) -> str | None:
     if rule.level is GeoLevel.COUNTRY:
         return f"country {geo.country}" if geo.country in rule.values else None
     return f"continent {geo.continent}" if geo.continent in rule.values else None
-
-
-def _network_text(rule: GeoRule, address: object) -> str:
-    matched = [n for n in rule.networks if n.version == getattr(address, "version", 0)]
-    inside = [n for n in matched if address in n]
-    return str(max(inside, key=lambda n: n.prefixlen)) if inside else "?"

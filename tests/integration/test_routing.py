@@ -55,6 +55,9 @@ CASES = {
     "shop GB over IPv6": Case("shop", "2001:db8:1::/56", {"2001:db8:10::1"}, 48, "AAAA"),
     "shop AU over IPv6: default has no IPv6": Case("shop", "2001:db8:3::/56", None, 48, "AAAA"),
     "shop source prefix 0: the resolver's place, scope 0": Case("shop", "0.0.0.0/0", EU_WEST, 0),
+    "shop IPv6 source prefix 0": Case("shop", "::/0", EU_WEST, 0),
+    "shop /32, longer than the database's /25": Case("shop", "192.0.2.7/32", EU_WEST, 25),
+    "shop /23, shorter than the database's /25": Case("shop", "192.0.2.0/23", EU_WEST, 25),
     "shop without ECS: the source address (127.0.0.1, IE)": Case("shop", None, EU_WEST, None),
     # www: geoproximity (us-east biased +25), two answers at most
     "www Tokyo": Case("www", "203.0.113.0/25", AP_NORTHEAST, 25),
@@ -138,3 +141,36 @@ async def test_weighted_answers_vary_and_carry_scope_zero(example: Runtime) -> N
         assert scope_of(response) == 0
         seen.add(frozenset(rd.to_text() for rd in response.answer[0]))
     assert seen == {frozenset(EU_WEST), frozenset(US_EAST)}
+
+
+async def test_a_replaced_geo_database_is_served_and_a_corrupt_one_rejected(
+    tmp_path: Path,
+) -> None:
+    from gtm.geo.build import build_database
+
+    geodb = tmp_path / "geo.mmdb"
+    geodb.write_bytes(GEODB.read_bytes())
+    async with running(EXAMPLE, geodb=geodb) as runtime:
+        client = client_for(runtime)
+        tokyo = Case("shop", "203.0.113.0/25", AP_NORTHEAST, 25)
+        assert {rd.to_text() for rd in (await ask(client, tokyo)).answer[0]} == AP_NORTHEAST
+        # The same ranges, but 203.0.113.0/25 now in Germany: built aside, renamed over.
+        csv = tmp_path / "moved.csv"
+        csv.write_text(
+            (GEODB.parent / "example.csv")
+            .read_text()
+            .replace("203.0.113.0/25,JP,AS,13,Tokyo,35.68,139.69", "203.0.113.0/25,DE,EU,,,,")
+        )
+        staged = tmp_path / "staged.mmdb"
+        build_database(csv, staged)
+        staged.replace(geodb)
+        version = runtime.responder.snapshot.version
+        assert await runtime.reload_geodb()
+        assert runtime.responder.snapshot.version == version + 1
+        assert {rd.to_text() for rd in (await ask(client, tokyo)).answer[0]} == EU_WEST
+        # A corrupt replacement is rejected; the last good database keeps serving.
+        staged.write_bytes(b"not a database" * 100)
+        staged.replace(geodb)
+        assert not await runtime.reload_geodb()
+        assert runtime.responder.snapshot.version == version + 1
+        assert {rd.to_text() for rd in (await ask(client, tokyo)).answer[0]} == EU_WEST
