@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Set up gtm and serve the bundled example zones on 127.0.0.1:5353 (UDP and TCP).
-# Extra arguments go to `gtm serve` (e.g. --listen '[::1]:5353').
+# Set up gtm and serve the bundled example zones on 127.0.0.1:5353 (UDP and TCP), with the
+# example geo database and stand-in health targets for its regions (deploy/demo_targets.py:
+# 127.0.0.1:8081-8083, controlled on :8090). Extra arguments go to `gtm serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/setup.sh
-exec .venv/bin/gtm serve --zones zones --geodb geodb/example.mmdb --listen 127.0.0.1:5353 "$@"
+python3 deploy/demo_targets.py &
+demo=$!
+trap 'kill "$demo" 2>/dev/null' EXIT
+.venv/bin/gtm serve --zones zones --geodb geodb/example.mmdb --listen 127.0.0.1:5353 "$@"

@@ -5,22 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlparse
 
 from gtm import __version__
 from gtm.errors import GtmError
+from gtm.options import env as _env
+from gtm.options import read_token, redis_url
 
 DEFAULT_LISTEN = "127.0.0.1:5353"
 log = logging.getLogger("gtm")
-
-
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value if value else None
 
 
 def _listen_list(values: Sequence[str] | None) -> list[str]:
@@ -30,13 +25,6 @@ def _listen_list(values: Sequence[str] | None) -> list[str]:
     if env:
         return [v for v in env.replace(",", " ").split() if v]
     return [DEFAULT_LISTEN]
-
-
-def _redis_url(text: str) -> str:
-    scheme = urlparse(text).scheme
-    if scheme not in ("redis", "rediss", "unix"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a redis://, rediss:// or unix:// URL")
-    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--redis",
-        type=_redis_url,
+        type=redis_url,
         default=_env("GTM_REDIS"),
         help="Redis URL shared with checker agents (env GTM_REDIS)",
     )
@@ -89,6 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-watch",
         action="store_true",
         help="reload only on SIGHUP, not when a zone file changes",
+    )
+    serve.add_argument(
+        "--cluster",
+        default=_env("GTM_CLUSTER") or "default",
+        help="the Redis key space shared with checker agents (env GTM_CLUSTER)",
+    )
+    serve.add_argument(
+        "--name",
+        default=_env("GTM_CHECKER_NAME"),
+        help="this node's checker name in embedded mode (env GTM_CHECKER_NAME; default the host)",
+    )
+    serve.add_argument(
+        "--api-token-file",
+        type=Path,
+        default=Path(t) if (t := _env("GTM_API_TOKEN_FILE")) else None,
+        help="file holding the token that enables the HTTP API's write routes "
+        "(env GTM_API_TOKEN_FILE, or the token itself in GTM_API_TOKEN)",
     )
     serve.add_argument(
         "--watch-interval",
@@ -122,8 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print JSON")
 
     from gtm.geo.commands import add_geodb_parser
+    from gtm.health.commands import add_parsers
 
     add_geodb_parser(commands)
+    add_parsers(commands)
     return parser
 
 
@@ -143,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gtm.geo.commands import run_geodb
 
             return run_geodb(args)
+        if args.command in ("check", "override"):
+            from gtm.health.commands import run_check, run_override
+
+            return run_check(args) if args.command == "check" else run_override(args)
         return _serve(args)
     except GtmError as exc:
         print(f"gtm: {exc}", file=sys.stderr)
@@ -204,6 +215,11 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"gtm serve: {exc}", file=sys.stderr)
         return 2
+    try:
+        token = read_token(args.api_token_file)
+    except argparse.ArgumentTypeError as exc:
+        print(f"gtm serve: {exc}", file=sys.stderr)
+        return 2
     config = ServeConfig(
         zones=args.zones,
         listen=listen,
@@ -212,6 +228,9 @@ def _serve(args: argparse.Namespace) -> int:
         redis=args.redis,
         watch=not args.no_watch,
         watch_interval=args.watch_interval,
+        cluster=args.cluster,
+        api_token=token,
+        **({"checker_name": args.name} if args.name else {}),
     )
     _install_uvloop()
     asyncio.run(serve(config))

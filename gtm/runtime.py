@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
-from dataclasses import dataclass
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from aiohttp import web
 
 from gtm.dns.handler import Responder
 from gtm.dns.responder import Snapshot
@@ -16,6 +19,12 @@ from gtm.dns.server import DnsServer
 from gtm.dns.tree import ZoneSet
 from gtm.errors import ServeError
 from gtm.geo.geodb import GeoDBError, GeoDBFile, MaxMindGeoDB
+from gtm.health.checker import Checker
+from gtm.health.keys import Keys
+from gtm.health.redis_store import RedisHealthStore
+from gtm.health.service import HealthService
+from gtm.health.store import EmbeddedStore
+from gtm.health.view import HealthView
 from gtm.zoneset import ReloadResult, ZoneDirectory
 
 log = logging.getLogger(__name__)
@@ -35,6 +44,10 @@ class ServeConfig:
     drain_timeout: float = 5.0
     tcp_idle_timeout: float = 10.0
     tcp_max_connections: int = 1024
+    checker_name: str = field(default_factory=socket.gethostname)  # embedded mode's vantage
+    cluster: str = "default"  # the Redis key space shared with agents
+    ready_timeout: float = 10.0  # the most start-up waits for the first round of checks
+    api_token: str | None = None  # enables the HTTP API's write routes
 
 
 class Runtime:
@@ -60,6 +73,68 @@ class Runtime:
         self._reloaded = asyncio.Condition()
         self.reload_passes = 0
         self.last_reload: ReloadResult | None = None
+        self.health = self._health_service(config)
+        self._api: web.AppRunner | None = None
+        self.http_addresses: list[tuple[str, int]] = []
+
+    def _health_service(self, config: ServeConfig) -> HealthService:
+        """Embedded: an in-process checker votes; distributed: votes come from Redis."""
+        if config.redis is not None:
+            store = RedisHealthStore(config.redis, Keys(config.cluster))
+            return HealthService(store, self._on_health)
+        embedded = EmbeddedStore()
+        checker = Checker(config.checker_name, embedded.put_vote)
+        return HealthService(embedded, self._on_health, checker=checker)
+
+    def _on_health(self, view: HealthView) -> None:
+        self._swap(health=view)
+
+    async def wait_for_health(self, predicate: Callable[[HealthView], bool]) -> HealthView:
+        """Return the latest health view once `predicate` holds for it (tests, tooling).
+
+        Answers follow at once: a view that changes routing is published as it is folded.
+        """
+        return await self.health.wait_for(predicate)
+
+    async def _start_api(self, address: tuple[str, int]) -> None:
+        """The HTTP API in this event loop (aiohttp AppRunner + TCPSite)."""
+        from gtm.api.app import make_app
+
+        runner = web.AppRunner(make_app(self, self.config.api_token), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, address[0], address[1])
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ServeError(f"cannot listen for HTTP on {address[0]}:{address[1]}: {exc}") from exc
+        self._api = runner
+        for sock in runner.addresses:
+            host, port = sock[0], sock[1]
+            self.http_addresses.append((host, port))
+            log.info("event=http-listening address=%s port=%d write_api=%s", host, port,
+                     "enabled" if self.config.api_token else "disabled")  # fmt: skip
+
+    def not_ready(self) -> list[str]:
+        """Why this node should not get traffic yet (empty: ready)."""
+        reasons = []
+        if not self.responder.snapshot.zones.trees:
+            reasons.append("no zone loaded")
+        if not self.health.ready:
+            reasons.append("the first round of health checks has not finished")
+        if self.config.geodb is not None and self._current_geodb() is None:
+            reasons.append("the geo database is not loaded")
+        return reasons
+
+    def knows(self, kind: str, ident: str) -> bool:
+        """Whether a pool name or an endpoint address appears in the zones served."""
+        for tree in self.responder.snapshot.zones.trees.values():
+            for pool in tree.zone.pools.values():
+                if kind == "pool" and pool.name == ident:
+                    return True
+                if kind == "endpoint" and any(str(e) == ident for e in pool.endpoints):
+                    return True
+        return False
 
     async def start(self, signals: bool = True) -> None:
         """Load the zones and start listening. Raises ServeError when it cannot serve.
@@ -80,13 +155,17 @@ class Runtime:
         if not result.zones:
             raise ServeError(f"no valid zone in {self.config.zones}")
         self._publish(result)
+        # Health first, then listen: no answer goes out before the first round of checks (or,
+        # distributed, the current votes) is in, bounded by the slowest check's timeout.
+        self.health.set_zones(result.zones)
+        await self.health.start(self._ready_timeout(result))
         try:
             await self.server.start()
         except OSError as exc:
+            await self.health.stop()
             raise ServeError(f"cannot listen: {exc}") from exc
-        for flag, value in (("http", c.http), ("redis", c.redis)):
-            if value is not None:  # accepted now so deployments can set them; used from later
-                log.warning("event=flag-not-used-yet flag=--%s value=%s", flag, value)
+        if c.http is not None:
+            await self._start_api(c.http)
         for host, port in self.server.addresses:
             log.info("event=listening address=%s port=%d proto=udp,tcp", host, port)
         if signals:
@@ -114,6 +193,7 @@ class Runtime:
             _log_result(result)
             if result.changed:
                 self._publish(result)
+                self.health.set_zones(result.zones)
             self.last_reload = result
             self.reload_passes += 1
             async with self._reloaded:
@@ -134,15 +214,25 @@ class Runtime:
         version = self.responder.snapshot.version
         log.info("event=zones-published version=%d zones=%s", version, origins)
 
-    def _swap(self, zones: ZoneSet | None = None, geodb: MaxMindGeoDB | None = None) -> None:
+    def _swap(
+        self,
+        zones: ZoneSet | None = None,
+        geodb: MaxMindGeoDB | None = None,
+        health: HealthView | None = None,
+    ) -> None:
         """Publish a new snapshot (with an empty answer cache) in one assignment."""
         old = self.responder.snapshot
         self.responder.snapshot = Snapshot(
             zones if zones is not None else old.zones,
-            old.health,
+            health if health is not None else old.health,
             geodb if geodb is not None else self._current_geodb(),
             old.version + 1,
         )
+
+    def _ready_timeout(self, result: ReloadResult) -> float:
+        """Long enough for the slowest check's first probe, at most `ready_timeout`."""
+        timeouts = [p.check.timeout for z in result.zones for p in z.pools.values() if p.check]
+        return min(self.config.ready_timeout, max(timeouts, default=0.0) + 1.0)
 
     def _current_geodb(self) -> MaxMindGeoDB | None:
         return self.geofile.current if self.geofile is not None else None
@@ -194,6 +284,9 @@ class Runtime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._api is not None:
+            await self._api.cleanup()
+        await self.health.stop()
         geodb = self._current_geodb()
         if geodb is not None:
             geodb.close()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import dns.asyncquery
 import dns.message
 import dns.rdatatype
 
+from gtm.health.view import HealthView
 from gtm.runtime import Runtime, ServeConfig
 
 DATA = Path(__file__).parent / "data"
@@ -59,3 +61,8 @@ class Client:
 def client_for(runtime: Runtime) -> Client:
     host, port = runtime.server.addresses[0]
     return Client(host, port)
+
+
+async def settle(runtime: Runtime, predicate: Callable[[HealthView], bool]) -> HealthView:
+    """The runtime's served health view once `predicate` holds (failing after 30 s, not hanging)."""
+    return await asyncio.wait_for(runtime.wait_for_health(predicate), 30)

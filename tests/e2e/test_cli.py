@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import pytest
 
 from gtm import __version__
 from tests.helpers import DATA, EXAMPLE, SEMANTICS, copy_zones
+from tests.targets import example_zones
 
 pytestmark = pytest.mark.e2e
 GTM = [sys.executable, "-m", "gtm"]
@@ -49,8 +51,17 @@ class Process:
 
 
 @pytest.fixture
-async def gtm_process(request: pytest.FixtureRequest) -> AsyncIterator[Process]:
+async def gtm_process(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Process]:
     zones, *extra = request.param
+    async with contextlib.AsyncExitStack() as stack:
+        if zones == EXAMPLE:  # its health checks must find targets: run them, on free ports
+            zones = tmp_path / "zones"
+            await stack.enter_async_context(example_zones(EXAMPLE, zones))
+        async for process in _gtm(zones, extra):
+            yield process
+
+
+async def _gtm(zones: Path, extra: list[str]) -> AsyncIterator[Process]:
     proc = await asyncio.create_subprocess_exec(
         *GTM, "serve", "--zones", str(zones), "--listen", "127.0.0.1:0", *extra,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,

@@ -20,6 +20,7 @@ import pytest
 from gtm.geo.geodb import MaxMindGeoDB
 from gtm.runtime import Runtime
 from tests.helpers import EXAMPLE, Client, client_for, running
+from tests.targets import example_zones
 
 GEODB = Path(__file__).resolve().parents[2] / "geodb" / "example.mmdb"
 EU_WEST = {"192.0.2.10", "192.0.2.11"}
@@ -28,8 +29,11 @@ AP_NORTHEAST = {"203.0.113.10"}
 
 
 @pytest.fixture
-async def example() -> AsyncIterator[Runtime]:
-    async with running(EXAMPLE, geodb=GEODB) as runtime:
+async def example(tmp_path: Path) -> AsyncIterator[Runtime]:
+    async with (
+        example_zones(EXAMPLE, tmp_path / "zones"),
+        running(tmp_path / "zones", geodb=GEODB) as runtime,
+    ):
         yield runtime
 
 
@@ -150,7 +154,10 @@ async def test_a_replaced_geo_database_is_served_and_a_corrupt_one_rejected(
 
     geodb = tmp_path / "geo.mmdb"
     geodb.write_bytes(GEODB.read_bytes())
-    async with running(EXAMPLE, geodb=geodb) as runtime:
+    async with (
+        example_zones(EXAMPLE, tmp_path / "zones"),
+        running(tmp_path / "zones", geodb=geodb) as runtime,
+    ):
         client = client_for(runtime)
         tokyo = Case("shop", "203.0.113.0/25", AP_NORTHEAST, 25)
         assert {rd.to_text() for rd in (await ask(client, tokyo)).answer[0]} == AP_NORTHEAST

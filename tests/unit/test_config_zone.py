@@ -171,7 +171,7 @@ def test_checks(example) -> None:
     assert eu.check is web
     inline = example.pools["ap-northeast"].check
     assert inline is not None
-    assert (inline.type, inline.port, inline.name) == (CheckType.TCP, 443, None)
+    assert (inline.type, inline.port, inline.name) == (CheckType.TCP, 8083, None)
     secure = example.pools["secure-eu"].check
     assert secure is not None
     assert secure.tls_verify is False

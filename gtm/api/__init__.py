@@ -1,0 +1,1 @@
+"""The HTTP API: probes for orchestrators, health, explain and admin overrides (aiohttp)."""
