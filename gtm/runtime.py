@@ -18,6 +18,7 @@ from gtm.dns.responder import Snapshot
 from gtm.dns.server import DnsServer
 from gtm.dns.tree import ZoneSet
 from gtm.errors import ServeError
+from gtm.events import EventLog
 from gtm.geo.geodb import GeoDBError, GeoDBFile, MaxMindGeoDB
 from gtm.health.checker import Checker
 from gtm.health.keys import Keys
@@ -69,10 +70,12 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._signals = False
         self.geofile: GeoDBFile | None = None
+        self._geodb_error: str | None = None
         self._fingerprint: tuple[tuple[str, int, int, int], ...] = ()
         self._reloaded = asyncio.Condition()
         self.reload_passes = 0
         self.last_reload: ReloadResult | None = None
+        self.events = EventLog()
         self.health = self._health_service(config)
         self._api: web.AppRunner | None = None
         self.http_addresses: list[tuple[str, int]] = []
@@ -81,10 +84,10 @@ class Runtime:
         """Embedded: an in-process checker votes; distributed: votes come from Redis."""
         if config.redis is not None:
             store = RedisHealthStore(config.redis, Keys(config.cluster))
-            return HealthService(store, self._on_health)
+            return HealthService(store, self._on_health, events=self.events)
         embedded = EmbeddedStore()
         checker = Checker(config.checker_name, embedded.put_vote)
-        return HealthService(embedded, self._on_health, checker=checker)
+        return HealthService(embedded, self._on_health, checker=checker, events=self.events)
 
     def _on_health(self, view: HealthView) -> None:
         self._swap(health=view)
@@ -191,6 +194,7 @@ class Runtime:
         async with self._reload_lock:
             result = await asyncio.to_thread(self.directory.reload)
             _log_result(result)
+            self._record(result)
             if result.changed:
                 self._publish(result)
                 self.health.set_zones(result.zones)
@@ -206,6 +210,15 @@ class Runtime:
             await self._reloaded.wait_for(lambda: self.reload_passes >= passes)
         assert self.last_reload is not None
         return self.last_reload
+
+    def _record(self, result: ReloadResult) -> None:
+        """Reload outcomes into the event log (rejections once per pass)."""
+        for path in result.loaded:
+            self.events.add("reload", file=path, state="loaded")
+        for path in result.removed:
+            self.events.add("reload", file=path, state="removed")
+        for reason in result.errors:
+            self.events.add("reload", file=reason.file, state="rejected", error=str(reason))
 
     def _publish(self, result: ReloadResult) -> None:
         self._swap(zones=ZoneSet.build(result.zones))
@@ -247,7 +260,13 @@ class Runtime:
         old = self.geofile.current
         new = await asyncio.to_thread(self.geofile.reload)
         if new is None:
+            if self.geofile.error is not None and self.geofile.error != self._geodb_error:
+                self.events.add("geodb", state="rejected", error=self.geofile.error)
+            self._geodb_error = self.geofile.error
             return False
+        self._geodb_error = None
+        self.events.add("geodb", state="loaded", type=new.info.database_type,
+                        built=new.info.built, digest=new.info.digest[:12])  # fmt: skip
         self._swap(geodb=new)
         if old is not None:
             old.close()  # queries run on this loop: none is reading the old one any more

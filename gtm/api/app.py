@@ -1,12 +1,13 @@
 """The HTTP API, embedded in `gtm serve`'s event loop (aiohttp AppRunner + TCPSite).
 
-Routes so far: `/healthz` (liveness), `/readyz` (readiness with reasons), and admin overrides
-under `/v1/overrides` (Bearer token; disabled unless a token is configured). Handlers only
-translate HTTP to calls on the runtime; nothing is decided here.
+Here: `/healthz` (liveness), `/readyz` (readiness with reasons), and admin overrides under
+`/v1/overrides` (Bearer token; disabled unless a token is configured); the read routes are in
+`read.py`. Handlers only translate HTTP to calls on the runtime; nothing is decided here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 import time
@@ -19,6 +20,7 @@ from gtm.runtime import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
 TOKEN = web.AppKey("token", str)
+CLOSING = web.AppKey("closing", asyncio.Event)  # set on shutdown: long-lived streams end
 KINDS = ("pool", "endpoint")
 
 
@@ -26,12 +28,21 @@ def make_app(runtime: Runtime, token: str | None) -> web.Application:
     app = web.Application()
     app[RUNTIME] = runtime
     app[TOKEN] = token or ""
+    app[CLOSING] = asyncio.Event()
+    app.on_shutdown.append(_closing)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/v1/overrides", list_overrides)
     app.router.add_put("/v1/overrides/{kind}/{id}", put_override)
     app.router.add_delete("/v1/overrides/{kind}/{id}", delete_override)
+    from gtm.api import read
+
+    read.add_routes(app)
     return app
+
+
+async def _closing(app: web.Application) -> None:
+    app[CLOSING].set()
 
 
 def error(status: int, message: str, field: str | None = None) -> web.Response:

@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from gtm.events import Event, EventLog
 from gtm.health.checker import Checker
 from gtm.health.consensus import fold, same_routing
 from gtm.health.store import HealthStore
@@ -28,18 +28,6 @@ TICK = 0.5  # seconds between folds when nothing announced a change (ageing, RTT
 MAX_READY_WAIT = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One change of an endpoint's or a pool's effective state, for logs and the API."""
-
-    at: float  # wall clock
-    kind: str  # "endpoint" or "pool"
-    id: str
-    pool: str
-    state: str
-    reason: str
-
-
 class HealthService:
     def __init__(
         self,
@@ -48,6 +36,7 @@ class HealthService:
         *,
         checker: Checker | None = None,
         tick: float = TICK,
+        events: EventLog | None = None,
     ) -> None:
         self.store = store
         self.publish = publish
@@ -56,7 +45,9 @@ class HealthService:
         self.view = HealthView()  # the latest fold (details for the API)
         self.published = HealthView()  # the latest view routing uses
         self.ready = False
-        self.transitions: deque[Transition] = deque(maxlen=1000)
+        self.events = events if events is not None else EventLog()
+        # the last change of each endpoint and pool, for the API: key -> event
+        self.last_change: dict[tuple[str, str], Event] = {}
         self.folded = asyncio.Event()
         self._watched: list[Watched] = []
         self._pools: list[Pool] = []
@@ -110,12 +101,14 @@ class HealthService:
 
     async def set_override(self, override: Override) -> None:
         await self.store.set_override(override)
+        self.events.add("override", **override.as_dict())
         log.info("event=override-set kind=%s id=%s state=%s reason=%r expires=%s", override.kind,
                  override.id, "up" if override.up else "down", override.reason,
                  override.expires)  # fmt: skip
 
     async def clear_override(self, kind: str, ident: str) -> bool:
         cleared = await self.store.clear_override(kind, ident)
+        self.events.add("override", kind=kind, id=ident, state="auto", existed=cleared)
         log.info("event=override-cleared kind=%s id=%s existed=%s", kind, ident, cleared)
         return cleared
 
@@ -154,24 +147,26 @@ class HealthService:
             self.recompute()
 
     def _log_transitions(self, old: HealthView, new: HealthView) -> None:
-        now = time.time()
         for (pool, endpoint), health in new.endpoints.items():
             before = old.endpoints.get((pool, endpoint))
             if before is not None and before.state is not health.state:
                 if health.state is State.UNKNOWN and before.state is State.UP:
                     continue  # votes ageing out of an up endpoint: still counted as up
                 reason = health.reason if health.override is None else "override"
-                self.transitions.append(
-                    Transition(now, "endpoint", str(endpoint), pool, health.state.value, reason)
-                )
+                event = self.events.add("endpoint", id=str(endpoint), pool=pool,
+                                        state=health.state.value, reason=reason)  # fmt: skip
+                self.last_change[(pool, str(endpoint))] = event
                 log.info("event=endpoint-%s pool=%s endpoint=%s reason=%r", health.state.value,
                          pool, endpoint, reason)  # fmt: skip
         for name, health_of_pool in new.pools.items():
             before_pool = old.pools.get(name)
             if before_pool is not None and before_pool.up != health_of_pool.up:
                 state = "up" if health_of_pool.up else "down"
-                self.transitions.append(Transition(now, "pool", name, name, state, ""))
+                event = self.events.add("pool", id=name, state=state,
+                                        endpoints_up=health_of_pool.endpoints_up)  # fmt: skip
+                self.last_change[(name, "")] = event
                 log.info("event=pool-%s pool=%s endpoints_up=%d min_healthy=%d", state, name,
                          health_of_pool.endpoints_up, health_of_pool.min_healthy)  # fmt: skip
         if old.stale != new.stale and self.ready:
+            self.events.add("health", state="stale" if new.stale else "fresh")
             log.warning("event=health-%s", "stale" if new.stale else "fresh")

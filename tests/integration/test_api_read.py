@@ -1,0 +1,103 @@
+"""The read API: zones, pools with their endpoints and votes, explain, events and their stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gtm.runtime import Runtime
+from tests.helpers import running, settle
+from tests.targets import Target, failover_zone, targets
+
+PRIMARY, BACKUP = "127.0.0.11", "127.0.0.12"
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[tuple[Runtime, Target, httpx.AsyncClient]]:
+    async with targets(PRIMARY, BACKUP) as (primary, _):
+        zones = failover_zone(tmp_path / "zones", primary.port)
+        async with running(zones, http=("127.0.0.1", 0), api_token="t") as runtime:
+            host, port = runtime.http_addresses[0]
+            async with httpx.AsyncClient(base_url=f"http://{host}:{port}", trust_env=False) as http:
+                yield runtime, primary, http
+
+
+async def test_zones_with_their_effective_configuration(node) -> None:
+    _, _, http = node
+    listed = (await http.get("/v1/zones")).json()["zones"]
+    assert [z["zone"] for z in listed] == ["hc.test."]
+    detail = (await http.get("/v1/zones/hc.test")).json()
+    assert detail["ttl"] == 300  # the default, filled in
+    assert detail["soa"]["minimum"] == 60
+    check = detail["pools"]["primary"]["check"]
+    assert (check["rise"], check["fall"], check["quorum"], check["tls_verify"]) == (1, 1, 0.5, True)
+    assert detail["policies"]["failover"]["failover"] == [{"pool": "primary"}, {"pool": "backup"}]
+    assert detail["policies"]["failover"]["when_all_down"] == "open"
+    assert (await http.get("/v1/zones/nope.test")).status_code == 404
+
+
+async def test_pools_endpoints_votes_and_last_change(node) -> None:
+    runtime, primary, http = node
+    body = (await http.get("/v1/pools")).json()
+    names = [p["name"] for p in body["pools"]]
+    assert names == ["backup", "primary"]
+    pool = (await http.get("/v1/pools/primary")).json()
+    assert pool["state"] == "up"
+    (endpoint,) = pool["endpoints"]
+    assert endpoint["address"] == PRIMARY
+    (vote,) = endpoint["votes"]
+    assert vote["state"] == "up"
+    assert vote["fresh"] is True
+    assert vote["rtt_ms"] is not None
+    primary.status = 503
+    await settle(runtime, lambda v: not v.pools["primary"].up)
+    pool = (await http.get("/v1/pools/primary")).json()
+    assert (pool["state"], pool["real_state"]) == ("down", "down")
+    change = pool["endpoints"][0]["last_change"]
+    assert (change["type"], change["state"]) == ("endpoint", "down")
+    assert "0 of 1 checkers say up" in change["reason"]
+    found = (await http.get(f"/v1/endpoints/{PRIMARY}")).json()
+    assert found["pools"][0]["votes"][0]["detail"].startswith("HTTP 503")
+    assert (await http.get("/v1/endpoints/192.0.2.99")).status_code == 404
+    assert (await http.get("/v1/endpoints/nope")).status_code == 400
+    assert (await http.get("/v1/pools/nope")).status_code == 404
+
+
+async def test_explain_over_http(node) -> None:
+    _, _, http = node
+    data = (await http.get("/v1/explain", params={"name": "failover.hc.test", "type": "A",
+                                                  "client": "192.0.2.1"})).json()  # fmt: skip
+    assert data["decisions"][0]["pool"] == "primary"
+    assert data["answer"] == ["failover.hc.test. 1 IN A 127.0.0.11"]
+    missing = await http.get("/v1/explain", params={"name": "x.hc.test"})
+    assert (missing.status_code, missing.json()["field"]) == (400, "client")
+    bad = await http.get("/v1/explain", params={"name": "x.hc.test", "client": "nope"})
+    assert (bad.status_code, bad.json()["field"]) == (400, "client")
+
+
+async def test_events_and_their_live_stream(node) -> None:
+    runtime, primary, http = node
+    received: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+
+    async def listen() -> None:
+        async with http.stream("GET", "/v1/events/stream") as stream:
+            async for line in stream.aiter_lines():
+                if line.startswith("data: "):
+                    await received.put(json.loads(line[6:]))
+
+    listener = asyncio.create_task(listen())
+    await asyncio.wait_for(runtime.events.subscribed.wait(), 30)  # the stream is open
+    primary.status = 503
+    event = await asyncio.wait_for(received.get(), 30)
+    while event["type"] != "endpoint":
+        event = await asyncio.wait_for(received.get(), 30)
+    assert event["state"] == "down"
+    listener.cancel()
+    recent = (await http.get("/v1/events", params={"type": "endpoint"})).json()["events"]
+    assert recent[0]["state"] == "down"
+    assert (await http.get("/v1/events", params={"limit": "0"})).status_code == 400
