@@ -65,6 +65,7 @@ class Runtime:
             tcp_max_connections=config.tcp_max_connections,
         )
         self.reloads = 0
+        self.reload_errors = 0
         self._reload_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -155,6 +156,7 @@ class Runtime:
         self._fingerprint = self.directory.fingerprint()  # before loading: no change is missed
         result = self.directory.reload()
         _log_result(result)
+        self._record(result)
         if not result.zones:
             raise ServeError(f"no valid zone in {self.config.zones}")
         self._publish(result)
@@ -219,6 +221,7 @@ class Runtime:
             self.events.add("reload", file=path, state="removed")
         for reason in result.errors:
             self.events.add("reload", file=reason.file, state="rejected", error=str(reason))
+        self.reload_errors += len({reason.file for reason in result.errors})
 
     def _publish(self, result: ReloadResult) -> None:
         self._swap(zones=ZoneSet.build(result.zones))

@@ -32,6 +32,7 @@ def make_app(runtime: Runtime, token: str | None) -> web.Application:
     app.on_shutdown.append(_closing)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/v1/overrides", list_overrides)
     app.router.add_put("/v1/overrides/{kind}/{id}", put_override)
     app.router.add_delete("/v1/overrides/{kind}/{id}", delete_override)
@@ -56,6 +57,13 @@ async def healthz(request: web.Request) -> web.Response:
     """Liveness: the event loop answers. No dependency is checked."""
     del request
     return web.json_response({"status": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    from gtm.api.metrics import CONTENT_TYPE, render
+
+    body = render(request.app[RUNTIME])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def readyz(request: web.Request) -> web.Response:

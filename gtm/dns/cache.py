@@ -28,6 +28,8 @@ class Entry:
     render: Callable[[int], bytes]  # the reply (ID, question and OPT to patch) for an offset
     rcode: int = 0
     aa: bool = True
+    policy: str = ""  # the policy that answered, for metrics ("" for static answers)
+    pool: str = ""  # the pool it chose
     wires: dict[int, bytes] = field(default_factory=dict)
     turn: int = 0  # round-robin over the rotations
 

@@ -1,7 +1,12 @@
-"""The transport's handler: the current snapshot, the pure responder, counters and logs."""
+"""The transport's handler: the current snapshot, the pure responder, counters and logs.
+
+Counting is plain dictionary and list arithmetic per query; the metrics endpoint turns it
+into Prometheus families only when scraped.
+"""
 
 from __future__ import annotations
 
+import bisect
 import logging
 import random
 import time
@@ -12,6 +17,27 @@ from gtm.dns.responder import Snapshot, respond
 
 log = logging.getLogger(__name__)
 ERROR_LOG_INTERVAL = 10.0  # seconds between two log lines about internal errors
+# Query processing time buckets, seconds (upper bounds; the last bucket is +Inf).
+LATENCY_BUCKETS = (
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1,
+)  # fmt: skip
+
+
+@dataclass
+class QueryStats:
+    """Counters since start, for /metrics."""
+
+    queries: Counter[tuple[str, str, int, int]] = field(default_factory=Counter)
+    # ^ (zone, policy, query type, rcode); zone "" for refused or malformed messages
+    answers_by_pool: Counter[str] = field(default_factory=Counter)
+    cache_hits: int = 0
+    cache_misses: int = 0
+    ecs_queries: int = 0
+    dropped: int = 0  # messages answered with nothing (shorter than a header, responses)
+    malformed: int = 0  # answered FORMERR
+    errors: int = 0  # internal errors answered SERVFAIL
+    latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    latency_sum: float = 0.0
 
 
 @dataclass
@@ -20,20 +46,49 @@ class Responder:
 
     snapshot: Snapshot
     rng: random.Random = field(default_factory=random.Random)  # weighted draws
-    rcodes: Counter[int] = field(default_factory=Counter)
-    errors: int = 0
+    stats: QueryStats = field(default_factory=QueryStats)
     _last_error_log: float = -ERROR_LOG_INTERVAL
 
     def __call__(self, data: bytes, client: str, tcp: bool) -> bytes | None:
+        started = time.perf_counter()
         outcome = respond(data, client, tcp, self.snapshot, self.rng)
-        self.rcodes[outcome.rcode] += 1
+        elapsed = time.perf_counter() - started
+        stats = self.stats
+        stats.latency_counts[bisect.bisect_left(LATENCY_BUCKETS, elapsed)] += 1
+        stats.latency_sum += elapsed
+        if outcome.rcode < 0:
+            stats.dropped += 1
+            return None
+        stats.queries[(outcome.zone, outcome.policy, outcome.qtype, outcome.rcode)] += 1
+        if outcome.zone:
+            if outcome.cached:
+                stats.cache_hits += 1
+            else:
+                stats.cache_misses += 1
+        if outcome.pool:
+            stats.answers_by_pool[outcome.pool] += 1
+        if outcome.ecs:
+            stats.ecs_queries += 1
+        if outcome.rcode == 1:
+            stats.malformed += 1
         if outcome.error is not None:
             self._log_error(outcome.error)
         return outcome.reply
 
+    @property
+    def rcodes(self) -> Counter[int]:
+        """Replies by rcode (-1: dropped)."""
+        out: Counter[int] = Counter()
+        for (_, _, _, rcode), count in self.stats.queries.items():
+            out[rcode] += count
+        out[-1] += self.stats.dropped
+        return out
+
     def _log_error(self, error: Exception) -> None:
-        self.errors += 1
+        self.stats.errors += 1
         now = time.monotonic()
         if now - self._last_error_log >= ERROR_LOG_INTERVAL:
             self._last_error_log = now
-            log.error("event=servfail reason=internal-error errors=%d", self.errors, exc_info=error)
+            log.error(
+                "event=servfail reason=internal-error errors=%d", self.stats.errors, exc_info=error
+            )

@@ -64,6 +64,13 @@ class Result:
     cacheable: bool = True
     decisions: tuple[Decision, ...] = ()
     steps: tuple[str, ...] = ()
+    policy: str = ""  # the policy that answered, for metrics
+
+    @property
+    def pool(self) -> str:
+        """The pool the last decision chose ("" without one)."""
+        last = self.decisions[-1] if self.decisions else None
+        return last.pool.name if last is not None and last.pool is not None else ""
 
     @property
     def rotations(self) -> int:
@@ -95,6 +102,7 @@ class Lookup:
     cacheable: bool = True
     decisions: list[Decision] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)  # how the name was found, for explain
+    policy: str = ""
 
     def run(self) -> Result:
         query, tree = self.query, self.tree
@@ -147,6 +155,7 @@ class Lookup:
         return Result(
             self.rcode, aa, tuple(self.answer), tuple(self.authority), tuple(self.additional),
             self.dynamic, self.validity, self.cacheable, tuple(self.decisions), tuple(self.steps),
+            self.policy,
         )  # fmt: skip
 
     def _data(self, node: Node, owner: DNSLabel) -> bool:
@@ -167,6 +176,7 @@ class Lookup:
 
     def _decide(self, node: Node, qtype: int) -> Decision:
         assert node.policy is not None
+        self.policy = node.policy.key or node.policy.name
         client = self.client()
         decision = decide(node.policy, qtype, client, self.health, self.rng, trace=self.trace)
         self.decisions.append(decision)

@@ -63,6 +63,13 @@ class Outcome:
     reply: bytes | None
     rcode: int
     error: Exception | None = None
+    # What metrics count (all empty for replies that never reached a zone):
+    zone: str = ""
+    qtype: int = 0
+    policy: str = ""
+    pool: str = ""
+    cached: bool = False
+    ecs: bool = False
 
 
 def respond(data: bytes, source: str, tcp: bool, snap: Snapshot, rng: random.Random) -> Outcome:
@@ -138,6 +145,7 @@ def _answer(
     key = (query.qname, query.qtype)
     cached = query.qtype != ANY  # ANY differs between UDP and TCP; it is rare: never cached
     entry = snap.cache.find(key, address) if cached else None
+    hit = entry is not None
     if entry is None:
         result = Lookup(query, tree, tcp, locate(address, snap), snap.health, rng).run()
         entry = _entry(query, result)
@@ -145,7 +153,11 @@ def _answer(
             snap.cache.store(key, entry)
         elif result.rotations > 1:
             entry.turn = rng.randrange(result.rotations)  # uncached: a random order each time
-    return Outcome(_finish(entry, query, limit), entry.rcode)
+    ecs = query.edns is not None and query.edns.ecs is not None
+    return Outcome(
+        _finish(entry, query, limit), entry.rcode, None, tree.zone.origin, query.qtype,
+        entry.policy, entry.pool, hit, ecs,
+    )  # fmt: skip
 
 
 def _entry(first: Query, result: Result) -> Entry:
@@ -164,7 +176,7 @@ def _entry(first: Query, result: Result) -> Entry:
         return render(reply)
 
     return Entry(result.validity, result.rotations, render_offset, rcode=result.rcode,
-                 aa=result.aa)  # fmt: skip
+                 aa=result.aa, policy=result.policy, pool=result.pool)  # fmt: skip
 
 
 def _finish(entry: Entry, query: Query, limit: int) -> bytes:

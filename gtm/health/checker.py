@@ -49,6 +49,10 @@ class Checker:
         self.prober = prober or Prober(user_agent=f"{USER_AGENT} ({name})")
         self.scheduler = ProbeScheduler(self.prober, self._on_result)
         self._tracked: dict[str, _Tracked] = {}
+        self.probes = 0  # results received, for /metrics
+        self.failures = 0
+        self.rtt_sum_ms = 0.0  # over successful probes
+        self.transitions = 0
 
     async def start(self) -> None:
         await self.scheduler.start()
@@ -76,8 +80,14 @@ class Checker:
         tracked = self._tracked.get(target.key)
         if tracked is None:
             return  # removed while its probe was in flight
+        self.probes += 1
+        if result.ok:
+            self.rtt_sum_ms += result.rtt_ms or 0.0
+        else:
+            self.failures += 1
         changed = tracked.state.observe(result.ok, target.rise, target.fall)
         if changed:
+            self.transitions += 1
             tracked.since = time.time()
             log.info(
                 "event=check-state checker=%s target=%s state=%s detail=%r",

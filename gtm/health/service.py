@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -48,6 +49,8 @@ class HealthService:
         self.events = events if events is not None else EventLog()
         # the last change of each endpoint and pool, for the API: key -> event
         self.last_change: dict[tuple[str, str], Event] = {}
+        self.transition_counts: Counter[str] = Counter()  # "endpoint"/"pool" -> changes
+        self.override_changes = 0
         self.folded = asyncio.Event()
         self._watched: list[Watched] = []
         self._pools: list[Pool] = []
@@ -101,6 +104,7 @@ class HealthService:
 
     async def set_override(self, override: Override) -> None:
         await self.store.set_override(override)
+        self.override_changes += 1
         self.events.add("override", **override.as_dict())
         log.info("event=override-set kind=%s id=%s state=%s reason=%r expires=%s", override.kind,
                  override.id, "up" if override.up else "down", override.reason,
@@ -108,6 +112,7 @@ class HealthService:
 
     async def clear_override(self, kind: str, ident: str) -> bool:
         cleared = await self.store.clear_override(kind, ident)
+        self.override_changes += 1
         self.events.add("override", kind=kind, id=ident, state="auto", existed=cleared)
         log.info("event=override-cleared kind=%s id=%s existed=%s", kind, ident, cleared)
         return cleared
@@ -156,6 +161,7 @@ class HealthService:
                 event = self.events.add("endpoint", id=str(endpoint), pool=pool,
                                         state=health.state.value, reason=reason)  # fmt: skip
                 self.last_change[(pool, str(endpoint))] = event
+                self.transition_counts["endpoint"] += 1
                 log.info("event=endpoint-%s pool=%s endpoint=%s reason=%r", health.state.value,
                          pool, endpoint, reason)  # fmt: skip
         for name, health_of_pool in new.pools.items():
@@ -165,6 +171,7 @@ class HealthService:
                 event = self.events.add("pool", id=name, state=state,
                                         endpoints_up=health_of_pool.endpoints_up)  # fmt: skip
                 self.last_change[(name, "")] = event
+                self.transition_counts["pool"] += 1
                 log.info("event=pool-%s pool=%s endpoints_up=%d min_healthy=%d", state, name,
                          health_of_pool.endpoints_up, health_of_pool.min_healthy)  # fmt: skip
         if old.stale != new.stale and self.ready:

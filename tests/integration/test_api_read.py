@@ -7,11 +7,12 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import dns.edns
 import httpx
 import pytest
 
 from gtm.runtime import Runtime
-from tests.helpers import running, settle
+from tests.helpers import client_for, running, settle
 from tests.targets import Target, failover_zone, targets
 
 PRIMARY, BACKUP = "127.0.0.11", "127.0.0.12"
@@ -101,3 +102,32 @@ async def test_events_and_their_live_stream(node) -> None:
     recent = (await http.get("/v1/events", params={"type": "endpoint"})).json()["events"]
     assert recent[0]["state"] == "down"
     assert (await http.get("/v1/events", params={"limit": "0"})).status_code == 400
+
+
+async def test_metrics_count_queries_answers_and_health(node) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    runtime, primary, http = node
+    client = client_for(runtime)
+    for _ in range(3):
+        await client.ask("failover.hc.test.", "A", use_edns=0,
+                         options=[dns.edns.ECSOption("192.0.2.0", 24)])  # fmt: skip
+    await client.ask("nope.hc.test.", "A")
+    primary.status = 503
+    await settle(runtime, lambda v: not v.pools["primary"].up)
+    text = (await http.get("/metrics")).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in families.values() for s in f.samples}  # fmt: skip
+    key = (("policy", "failover"), ("qtype", "A"), ("rcode", "NOERROR"), ("zone", "hc.test."))
+    assert samples[("gtm_dns_queries_total", key)] == 3
+    nx = (("policy", ""), ("qtype", "A"), ("rcode", "NXDOMAIN"), ("zone", "hc.test."))
+    assert samples[("gtm_dns_queries_total", nx)] == 1
+    assert samples[("gtm_dns_answers_by_pool_total", (("pool", "primary"),))] == 3
+    assert samples[("gtm_dns_cache_hits_total", ())] == 2
+    assert samples[("gtm_dns_ecs_queries_total", ())] == 3
+    assert samples[("gtm_dns_query_seconds_count", ())] == 4
+    assert samples[("gtm_pool_up", (("pool", "primary"),))] == 0
+    assert samples[("gtm_health_transitions_total", (("kind", "pool"),))] >= 1
+    assert samples[("gtm_check_failures_total", (("checker", runtime.config.checker_name),))] >= 1
+    assert "gtm_reloads_total" in {s for s, _ in samples}

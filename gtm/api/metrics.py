@@ -1,0 +1,170 @@
+"""GET /metrics: Prometheus text format, built from the runtime's counters at scrape time.
+
+Nothing here runs per query: the DNS path only adds to plain counters (`QueryStats`), and
+this collector turns them, the health view and the transport's figures into metric families
+when Prometheus asks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from gtm.dns.handler import LATENCY_BUCKETS
+from gtm.health.redis_store import RedisHealthStore
+from gtm.health.view import State
+
+if TYPE_CHECKING:
+    from gtm.runtime import Runtime
+
+TYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
+         33: "SRV", 43: "DS", 48: "DNSKEY", 65: "HTTPS", 255: "ANY", 257: "CAA"}  # fmt: skip
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
+          16: "BADVERS"}  # fmt: skip
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class RuntimeCollector(Collector):
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._dns()
+        yield from self._transport()
+        yield from self._health()
+        yield from self._runtime()
+
+    def _dns(self) -> Iterator[Metric]:
+        stats = self.runtime.responder.stats
+        queries = CounterMetricFamily(
+            "gtm_dns_queries", "DNS queries answered, by zone, policy, query type and rcode",
+            labels=["zone", "policy", "qtype", "rcode"],
+        )  # fmt: skip
+        for (zone, policy, qtype, rcode), count in sorted(stats.queries.items()):
+            queries.add_metric(
+                [zone, policy, TYPES.get(qtype, str(qtype)), RCODES.get(rcode, str(rcode))], count
+            )
+        yield queries
+        answers = CounterMetricFamily("gtm_dns_answers_by_pool", "Policy answers by the pool "
+                                      "chosen", labels=["pool"])  # fmt: skip
+        for pool, count in sorted(stats.answers_by_pool.items()):
+            answers.add_metric([pool], count)
+        yield answers
+        yield CounterMetricFamily("gtm_dns_cache_hits", "Answers served from the answer cache",
+                                  value=stats.cache_hits)  # fmt: skip
+        yield CounterMetricFamily("gtm_dns_cache_misses", "Answers looked up afresh",
+                                  value=stats.cache_misses)  # fmt: skip
+        yield CounterMetricFamily("gtm_dns_ecs_queries", "Queries carrying EDNS Client Subnet",
+                                  value=stats.ecs_queries)  # fmt: skip
+        yield CounterMetricFamily("gtm_dns_malformed", "Malformed queries (answered FORMERR)",
+                                  value=stats.malformed)  # fmt: skip
+        yield CounterMetricFamily("gtm_dns_dropped", "Messages dropped unanswered (shorter "
+                                  "than a header, or responses)", value=stats.dropped)  # fmt: skip
+        yield CounterMetricFamily("gtm_dns_internal_errors", "Queries that hit an internal "
+                                  "error (answered SERVFAIL)", value=stats.errors)  # fmt: skip
+        histogram = HistogramMetricFamily(
+            "gtm_dns_query_seconds", "Time to process a query, from bytes in to bytes out"
+        )
+        cumulative, buckets = 0, []
+        for bound, count in zip((*LATENCY_BUCKETS, float("inf")), stats.latency_counts,
+                                strict=True):  # fmt: skip
+            cumulative += count
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+        histogram.add_metric([], buckets, sum_value=stats.latency_sum)
+        yield histogram
+
+    def _transport(self) -> Iterator[Metric]:
+        t = self.runtime.server.stats
+        yield CounterMetricFamily("gtm_transport_udp_queries", "UDP datagrams received",
+                                  value=t.udp_queries)  # fmt: skip
+        yield CounterMetricFamily("gtm_transport_tcp_queries", "TCP messages received",
+                                  value=t.tcp_queries)  # fmt: skip
+        yield CounterMetricFamily("gtm_transport_tcp_connections", "TCP connections accepted",
+                                  value=t.tcp_connections)  # fmt: skip
+        yield CounterMetricFamily("gtm_transport_tcp_refused", "TCP connections refused (cap)",
+                                  value=t.tcp_refused)  # fmt: skip
+        yield CounterMetricFamily("gtm_transport_dropped", "Replies not sent (send buffer full,"
+                                  " handler returned nothing)", value=t.dropped)  # fmt: skip
+
+    def _health(self) -> Iterator[Metric]:
+        service = self.runtime.health
+        view = service.view
+        endpoint = GaugeMetricFamily("gtm_endpoint_up", "1 when an endpoint is up (unknown "
+                                     "counts as up), 0 when down", labels=["pool", "endpoint",
+                                     "real"])  # fmt: skip
+        for (pool, address), health in sorted(view.endpoints.items(), key=lambda i: str(i[0])):
+            endpoint.add_metric([pool, str(address), health.real.value],
+                                0 if health.state is State.DOWN else 1)  # fmt: skip
+        yield endpoint
+        pools = GaugeMetricFamily("gtm_pool_up", "1 when a pool is up", labels=["pool"])
+        for name, pool_health in sorted(view.pools.items()):
+            pools.add_metric([name], int(pool_health.up))
+        yield pools
+        transitions = CounterMetricFamily("gtm_health_transitions", "Changes of endpoint and "
+                                          "pool state", labels=["kind"])  # fmt: skip
+        for kind in ("endpoint", "pool"):
+            transitions.add_metric([kind], service.transition_counts.get(kind, 0))
+        yield transitions
+        now = time.time()
+        active = sum(1 for o in service.store.book.overrides.values() if o.active(now))
+        yield GaugeMetricFamily("gtm_overrides", "Active admin overrides", value=active)
+        yield CounterMetricFamily("gtm_override_changes", "Overrides set or cleared",
+                                  value=service.override_changes)  # fmt: skip
+        checker = service.checker
+        if checker is not None:
+            labels = [checker.name]
+            probes = CounterMetricFamily("gtm_check_probes", "Probe results", labels=["checker"])
+            probes.add_metric(labels, checker.probes)
+            yield probes
+            failures = CounterMetricFamily("gtm_check_failures", "Failed probes",
+                                           labels=["checker"])  # fmt: skip
+            failures.add_metric(labels, checker.failures)
+            yield failures
+            seconds = CounterMetricFamily("gtm_check_seconds", "Total time of successful "
+                                          "probes (RTT)", labels=["checker"])  # fmt: skip
+            seconds.add_metric(labels, checker.rtt_sum_ms / 1000)
+            yield seconds
+        rtt = GaugeMetricFamily(
+            "gtm_vote_rtt_seconds",
+            "The RTT each checker last measured to each endpoint",
+            labels=["pool", "endpoint", "checker"],
+        )
+        for (pool, address), health in sorted(view.endpoints.items(), key=lambda i: str(i[0])):
+            for vote in health.votes:
+                if vote.rtt_ms is not None:
+                    rtt.add_metric([pool, str(address), vote.checker], vote.rtt_ms / 1000)
+        yield rtt
+        store = service.store
+        if isinstance(store, RedisHealthStore):
+            yield GaugeMetricFamily("gtm_redis_connected", "1 while Redis is reachable",
+                                    value=int(store.connected))  # fmt: skip
+            yield GaugeMetricFamily("gtm_redis_staleness_seconds", "Seconds since Redis was "
+                                    "last read completely, while unreachable",
+                                    value=store.staleness())  # fmt: skip
+
+    def _runtime(self) -> Iterator[Metric]:
+        r = self.runtime
+        yield CounterMetricFamily("gtm_reloads", "Snapshots published by zone reloads",
+                                  value=r.reloads)  # fmt: skip
+        yield CounterMetricFamily("gtm_reload_errors", "Zone files rejected on (re)load",
+                                  value=r.reload_errors)  # fmt: skip
+        yield GaugeMetricFamily("gtm_snapshot_version", "The version of the answer snapshot",
+                                value=r.responder.snapshot.version)  # fmt: skip
+        yield GaugeMetricFamily("gtm_answer_cache_entries", "Answers in the current cache",
+                                value=len(r.responder.snapshot.cache))  # fmt: skip
+
+
+def render(runtime: Runtime) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RuntimeCollector(runtime))
+    return generate_latest(registry)
