@@ -44,6 +44,8 @@ class EventLog:
         self.subscribed = asyncio.Event()  # set once a stream listens (tests, tooling)
 
     def add(self, type_: str, /, **detail: Any) -> Event:
+        """Record an event; `detail` may not use the keys id, at and type (the event's own)."""
+        assert not detail.keys() & {"id", "at", "type"}, detail
         event = Event(next(self._ids), time.time(), type_, detail)
         self._ring.append(event)
         for subscriber in self._subscribers:

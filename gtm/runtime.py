@@ -128,6 +128,9 @@ class Runtime:
             reasons.append("the first round of health checks has not finished")
         if self.config.geodb is not None and self._current_geodb() is None:
             reasons.append("the geo database is not loaded")
+        store = self.health.store
+        if isinstance(store, RedisHealthStore) and not store.synced_once.is_set():
+            reasons.append("Redis has not been read yet: no health state to serve")
         return reasons
 
     def knows(self, kind: str, ident: str) -> bool:
@@ -268,7 +271,7 @@ class Runtime:
             self._geodb_error = self.geofile.error
             return False
         self._geodb_error = None
-        self.events.add("geodb", state="loaded", type=new.info.database_type,
+        self.events.add("geodb", state="loaded", database_type=new.info.database_type,
                         built=new.info.built, digest=new.info.digest[:12])  # fmt: skip
         self._swap(geodb=new)
         if old is not None:

@@ -33,6 +33,8 @@ def make_app(runtime: Runtime, token: str | None) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/status", status)
     app.router.add_get("/v1/overrides", list_overrides)
     app.router.add_put("/v1/overrides/{kind}/{id}", put_override)
     app.router.add_delete("/v1/overrides/{kind}/{id}", delete_override)
@@ -57,6 +59,20 @@ async def healthz(request: web.Request) -> web.Response:
     """Liveness: the event loop answers. No dependency is checked."""
     del request
     return web.json_response({"status": "ok"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    from gtm.api.openapi import document
+
+    del request
+    return web.json_response(document())
+
+
+async def status(request: web.Request) -> web.Response:
+    from gtm.api.status import PAGE
+
+    del request
+    return web.Response(text=PAGE, content_type="text/html")
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -46,7 +46,9 @@ def zone_detail(zone: Zone) -> dict[str, Any]:
     """The zone as gtm understood it: every default filled in."""
     soa = zone.soa
     return {
-        **zone_summary(zone),
+        "zone": zone.origin,
+        "source": zone.source,
+        "digest": zone.digest,
         "ttl": zone.ttl,
         "soa": {
             "mname": soa.mname,

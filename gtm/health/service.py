@@ -105,7 +105,9 @@ class HealthService:
     async def set_override(self, override: Override) -> None:
         await self.store.set_override(override)
         self.override_changes += 1
-        self.events.add("override", **override.as_dict())
+        self.events.add("override", kind=override.kind, target=override.id,
+                        state="up" if override.up else "down", reason=override.reason,
+                        expires=override.expires)  # fmt: skip
         log.info("event=override-set kind=%s id=%s state=%s reason=%r expires=%s", override.kind,
                  override.id, "up" if override.up else "down", override.reason,
                  override.expires)  # fmt: skip
@@ -113,7 +115,7 @@ class HealthService:
     async def clear_override(self, kind: str, ident: str) -> bool:
         cleared = await self.store.clear_override(kind, ident)
         self.override_changes += 1
-        self.events.add("override", kind=kind, id=ident, state="auto", existed=cleared)
+        self.events.add("override", kind=kind, target=ident, state="auto", existed=cleared)
         log.info("event=override-cleared kind=%s id=%s existed=%s", kind, ident, cleared)
         return cleared
 
@@ -158,7 +160,7 @@ class HealthService:
                 if health.state is State.UNKNOWN and before.state is State.UP:
                     continue  # votes ageing out of an up endpoint: still counted as up
                 reason = health.reason if health.override is None else "override"
-                event = self.events.add("endpoint", id=str(endpoint), pool=pool,
+                event = self.events.add("endpoint", endpoint=str(endpoint), pool=pool,
                                         state=health.state.value, reason=reason)  # fmt: skip
                 self.last_change[(pool, str(endpoint))] = event
                 self.transition_counts["endpoint"] += 1
@@ -168,7 +170,7 @@ class HealthService:
             before_pool = old.pools.get(name)
             if before_pool is not None and before_pool.up != health_of_pool.up:
                 state = "up" if health_of_pool.up else "down"
-                event = self.events.add("pool", id=name, state=state,
+                event = self.events.add("pool", pool=name, state=state,
                                         endpoints_up=health_of_pool.endpoints_up)  # fmt: skip
                 self.last_change[(name, "")] = event
                 self.transition_counts["pool"] += 1
