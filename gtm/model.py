@@ -79,6 +79,7 @@ class Check:
     quorum: float = 0.5
     address: IPAddress | None = None  # probe this address instead of the endpoint
     tls_verify: bool = True
+    watch: bool = True  # hold an idle connection to notice a crash at once (health.md)
     name: str | None = None  # the template's name, when it came from one
 
 

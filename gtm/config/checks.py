@@ -23,6 +23,7 @@ KEYS = (
     "quorum",
     "address",
     "tls_verify",
+    "watch",
 )
 
 
@@ -94,9 +95,13 @@ def read_check(r: Reasons, node: Node, path: str, *, name: str | None = None) ->
     if "tls_verify" in fields:
         tls_verify = reader.boolean(r, fields["tls_verify"], join(path, "tls_verify"))
 
+    watch: bool | None = True
+    if "watch" in fields:
+        watch = reader.boolean(r, fields["watch"], join(path, "watch"))
+
     if len(r.items) > mark or kind is None or port is None or rise is None or fall is None:
         return None
-    if quorum is None or tls_verify is None:
+    if quorum is None or tls_verify is None or watch is None:
         return None
     return Check(
         type=kind,
@@ -112,6 +117,7 @@ def read_check(r: Reasons, node: Node, path: str, *, name: str | None = None) ->
         quorum=quorum,
         address=address,
         tls_verify=tls_verify,
+        watch=watch,
         name=name,
     )
 

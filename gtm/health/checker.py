@@ -17,6 +17,7 @@ from gtm.health.probes import USER_AGENT, Prober, ProbeResult
 from gtm.health.scheduler import ProbeScheduler
 from gtm.health.targets import ProbeTarget
 from gtm.health.view import Vote
+from gtm.health.watch import ConnectionWatch
 from gtm.model import Location
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class Checker:
         # The checker's name in the User-Agent tells target owners which vantage point probes.
         self.prober = prober or Prober(user_agent=f"{USER_AGENT} ({name})")
         self.scheduler = ProbeScheduler(self.prober, self._on_result)
+        # a dropped idle connection means "probe now": a crash is seen at once
+        self.watch = ConnectionWatch(lambda key: self.scheduler.expedite(key, 0.0))
         self._tracked: dict[str, _Tracked] = {}
         self.probes = 0  # results received, for /metrics
         self.failures = 0
@@ -67,12 +70,14 @@ class Checker:
             if key not in self._tracked:
                 self._tracked[key] = _Tracked(target, CheckerState(), time.time())
         self.scheduler.set_targets(targets)
+        self.watch.set_targets(targets)
 
     async def first_round(self, within: float) -> bool:
         """Wait (at most `within` s) until every target has been probed once."""
         return await self.scheduler.first_round(within)
 
     async def stop(self) -> None:
+        await self.watch.stop()
         await self.scheduler.stop()
         await self.prober.aclose()
 

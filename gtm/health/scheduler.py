@@ -111,12 +111,14 @@ class ProbeScheduler:
                 self._add(key, target)
         self._bump()
 
-    def expedite(self, key: str) -> None:
-        """Probe `key` again after max(0.05, interval / 5) s, if that is sooner than planned."""
+    def expedite(self, key: str, delay: float | None = None) -> None:
+        """Probe `key` again after `delay` s (default max(0.05, interval / 5)), if that is
+        sooner than planned."""
         entry = self._entries.get(key)
         if entry is None or not self._scheduler.running:
             return
-        delay = max(EXPEDITE_MIN, entry.target.interval / 5)
+        if delay is None:
+            delay = max(EXPEDITE_MIN, entry.target.interval / 5)
         soon = datetime.now(UTC) + timedelta(seconds=delay)
         job = self._scheduler.get_job(entry.job_id)
         if job is not None and (job.next_run_time is None or soon < job.next_run_time):

@@ -28,6 +28,7 @@ class Probe:
     expect_body: str | None
     timeout: float
     tls_verify: bool
+    watch: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,8 @@ class ProbeTarget:
         p = self.probe
         spec = json.dumps(
             [p.type, str(self.address), p.port, p.path, p.host, p.expect_status,
-             p.expect_body, p.timeout, p.tls_verify, self.interval, self.rise, self.fall],
+             p.expect_body, p.timeout, p.tls_verify, p.watch, self.interval, self.rise,
+             self.fall],
         )  # fmt: skip
         digest = hashlib.sha256(spec.encode()).hexdigest()[:12]
         where = f"[{self.address}]" if self.address.version == 6 else str(self.address)
@@ -56,7 +58,7 @@ class ProbeTarget:
 def probe_of(check: Check) -> Probe:
     return Probe(
         check.type.value, check.port, check.path, check.host, check.expect_status,
-        check.expect_body, check.timeout, check.tls_verify,
+        check.expect_body, check.timeout, check.tls_verify, check.watch,
     )  # fmt: skip
 
 

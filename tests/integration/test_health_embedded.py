@@ -172,3 +172,23 @@ def _ip(text: str) -> IPAddress:
 
 
 _ = Runtime  # the fixture type, for readers
+
+
+async def test_a_crash_is_seen_at_once_not_at_the_next_interval(tmp_path: Path) -> None:
+    # A 30 s interval: only the watch connection, closed by the dying server, can explain a
+    # failover within this test.
+    async with targets(PRIMARY, BACKUP) as (primary, _):
+        zones = failover_zone(tmp_path / "zones", primary.port, interval="30s", timeout="1s")
+        async with running(zones) as runtime:
+            client = client_for(runtime)
+            assert await answer(client) == {PRIMARY}
+            assert runtime.health.checker is not None
+            watch = runtime.health.checker.watch
+            key = next(w.target.key for w in runtime.health._watched if w.pool.name == "primary")
+            await asyncio.wait_for(watch.connected(key).wait(), 30)
+            await primary.stop()  # the process is gone: its connections close
+            view = await settle(runtime, primary_down)
+            assert "refused" in view.endpoints[("primary", _ip(PRIMARY))].votes[0].detail
+            assert watch.drops >= 1
+            assert await answer(client) == {BACKUP}
+
