@@ -191,4 +191,3 @@ async def test_a_crash_is_seen_at_once_not_at_the_next_interval(tmp_path: Path) 
             assert "refused" in view.endpoints[("primary", _ip(PRIMARY))].votes[0].detail
             assert watch.drops >= 1
             assert await answer(client) == {BACKUP}
-
