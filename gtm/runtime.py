@@ -19,7 +19,8 @@ from gtm.dns.server import DnsServer
 from gtm.dns.tree import ZoneSet
 from gtm.errors import ServeError
 from gtm.events import EventLog
-from gtm.geo.geodb import GeoDBError, GeoDBFile, MaxMindGeoDB
+from gtm.geo.geodb import GeoDBError, MaxMindGeoDB
+from gtm.geo.watched import GeoDBFile
 from gtm.health.checker import Checker
 from gtm.health.keys import Keys
 from gtm.health.redis_store import RedisHealthStore

@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import dns.edns
-import httpx
-import pytest
 
-from gtm.runtime import Runtime
-from tests.helpers import client_for, running, settle
-from tests.targets import Target, failover_zone, targets
+from tests.helpers import client_for, settle
 
 PRIMARY, BACKUP = "127.0.0.11", "127.0.0.12"
 
 
-@pytest.fixture
-async def node(tmp_path: Path) -> AsyncIterator[tuple[Runtime, Target, httpx.AsyncClient]]:
-    async with targets(PRIMARY, BACKUP) as (primary, _):
-        zones = failover_zone(tmp_path / "zones", primary.port)
-        async with running(zones, http=("127.0.0.1", 0), api_token="t") as runtime:
-            host, port = runtime.http_addresses[0]
-            async with httpx.AsyncClient(base_url=f"http://{host}:{port}", trust_env=False) as http:
-                yield runtime, primary, http
-
-
-async def test_zones_with_their_effective_configuration(node) -> None:
-    _, _, http = node
+async def test_zones_with_their_effective_configuration(api_node) -> None:
+    _, _, http = api_node
     listed = (await http.get("/v1/zones")).json()["zones"]
     assert [z["zone"] for z in listed] == ["hc.test."]
     detail = (await http.get("/v1/zones/hc.test")).json()
@@ -42,8 +26,8 @@ async def test_zones_with_their_effective_configuration(node) -> None:
     assert (await http.get("/v1/zones/nope.test")).status_code == 404
 
 
-async def test_pools_endpoints_votes_and_last_change(node) -> None:
-    runtime, primary, http = node
+async def test_pools_endpoints_votes_and_last_change(api_node) -> None:
+    runtime, primary, http = api_node
     body = (await http.get("/v1/pools")).json()
     names = [p["name"] for p in body["pools"]]
     assert names == ["backup", "primary"]
@@ -69,8 +53,8 @@ async def test_pools_endpoints_votes_and_last_change(node) -> None:
     assert (await http.get("/v1/pools/nope")).status_code == 404
 
 
-async def test_explain_over_http(node) -> None:
-    _, _, http = node
+async def test_explain_over_http(api_node) -> None:
+    _, _, http = api_node
     data = (await http.get("/v1/explain", params={"name": "failover.hc.test", "type": "A",
                                                   "client": "192.0.2.1"})).json()  # fmt: skip
     assert data["decisions"][0]["pool"] == "primary"
@@ -81,8 +65,8 @@ async def test_explain_over_http(node) -> None:
     assert (bad.status_code, bad.json()["field"]) == (400, "client")
 
 
-async def test_events_and_their_live_stream(node) -> None:
-    runtime, primary, http = node
+async def test_events_and_their_live_stream(api_node) -> None:
+    runtime, primary, http = api_node
     received: asyncio.Queue[dict[str, object]] = asyncio.Queue()
 
     async def listen() -> None:
@@ -104,10 +88,10 @@ async def test_events_and_their_live_stream(node) -> None:
     assert (await http.get("/v1/events", params={"limit": "0"})).status_code == 400
 
 
-async def test_metrics_count_queries_answers_and_health(node) -> None:
+async def test_metrics_count_queries_answers_and_health(api_node) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
-    runtime, primary, http = node
+    runtime, primary, http = api_node
     client = client_for(runtime)
     for _ in range(3):
         await client.ask("failover.hc.test.", "A", use_edns=0,

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from gtm.api.app import make_app
-from gtm.runtime import Runtime
-from tests.helpers import running, settle
-from tests.targets import Target, failover_zone, targets
+from tests.helpers import settle
 
 PRIMARY, BACKUP = "127.0.0.11", "127.0.0.12"
 
@@ -56,18 +51,8 @@ def adapt(response: httpx.Response) -> tuple[Request, Response]:
                              Headers(dict(response.headers)))  # fmt: skip
 
 
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[tuple[Runtime, Target, httpx.AsyncClient]]:
-    async with targets(PRIMARY, BACKUP) as (primary, _):
-        zones = failover_zone(tmp_path / "zones", primary.port)
-        async with running(zones, http=("127.0.0.1", 0), api_token="t") as runtime:
-            host, port = runtime.http_addresses[0]
-            async with httpx.AsyncClient(base_url=f"http://{host}:{port}", trust_env=False) as http:
-                yield runtime, primary, http
-
-
-async def test_the_document_lists_exactly_the_routes(api) -> None:
-    runtime, _, http = api
+async def test_the_document_lists_exactly_the_routes(api_node) -> None:
+    runtime, _, http = api_node
     spec = (await http.get("/openapi.json")).json()
     documented = {(method.upper(), path) for path, item in spec["paths"].items()
                   for method in item}  # fmt: skip
@@ -77,8 +62,8 @@ async def test_the_document_lists_exactly_the_routes(api) -> None:
     assert documented == routed
 
 
-async def test_live_responses_validate(api) -> None:
-    runtime, primary, http = api
+async def test_live_responses_validate(api_node) -> None:
+    runtime, primary, http = api_node
     spec = OpenAPI.from_dict((await http.get("/openapi.json")).json())
     auth = {"Authorization": "Bearer t"}
     calls: list[tuple[str, str, dict[str, Any]]] = [

@@ -18,8 +18,9 @@ from mmdb_writer import MmdbF64, MmdbU32, MMDBWriter
 from netaddr import IPSet
 
 from gtm.geo import geodb as geodb_module
-from gtm.geo.geodb import GeoDBError, GeoDBFile, MaxMindGeoDB
+from gtm.geo.geodb import GeoDBError, MaxMindGeoDB
 from gtm.geo.record import GeoRecord
+from gtm.geo.watched import GeoDBFile
 from gtm.model import Location
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "geodb" / "example.mmdb"
