@@ -6,7 +6,7 @@ connection immediately; the watch then asks for a probe right away, so a crash i
 milliseconds instead of up to one interval later. A hung server or a dead host closes nothing:
 there the probes and their timeouts decide, as always. The watch never decides health itself;
 it only makes the next probe come sooner. Servers that close idle connections after a while
-just cost one extra (passing) probe each time.
+just cost one extra (passing) probe each time, and never more than one per interval.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from collections.abc import Callable, Mapping
 
 from gtm.health.targets import ProbeTarget
@@ -52,6 +54,7 @@ class ConnectionWatch:
 
     async def _watch(self, key: str, target: ProbeTarget) -> None:
         retry = max(RETRY_MIN, min(target.interval, 1.0))
+        last_drop = -math.inf
         while True:
             try:
                 async with asyncio.timeout(target.probe.timeout):
@@ -71,7 +74,12 @@ class ConnectionWatch:
                 with contextlib.suppress(OSError):
                     await writer.wait_closed()
             self.connected(key).clear()
-            self._dropped(key)
+            now = time.monotonic()
+            if now - last_drop >= target.interval:
+                self._dropped(key)
+            # else: a server that closes idle connections quickly; at most one extra probe per
+            # interval comes from the watch, so it can never multiply the probe rate
+            last_drop = now
             await asyncio.sleep(retry)  # a pause before reconnecting, not a wait for an event
 
     def connected(self, key: str) -> asyncio.Event:
