@@ -19,6 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))  # bench/procs.py, shared by the benchmarks
 
 from measure import TrialResult, run_trial  # noqa: E402
 from procs import free_port, run_quiet, stop_all  # noqa: E402
