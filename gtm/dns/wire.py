@@ -8,7 +8,6 @@ compress names.
 
 from __future__ import annotations
 
-import dataclasses
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -159,24 +158,21 @@ def parse_query(data: bytes) -> Query:
     if offset + 4 > len(data):
         raise FormErr("question runs past the end of the message", bare, question=False)
     qtype, qclass = struct.unpack_from("!HH", data, offset)
-    offset += 4
-    query = Query(
-        qid, flags, qdcount, labels_to_text(labels), labels, qtype, qclass, None,
-        data[HEADER.size : offset],
-    )  # fmt: skip
+    end = offset + 4
+    qname = labels_to_text(labels)
+    question = data[HEADER.size : end]
     try:
-        edns, offset = _read_records(data, offset, ancount + nscount, arcount)
+        edns, offset = _read_records(data, end, ancount + nscount, arcount)
     except WireError as exc:
+        query = Query(qid, flags, qdcount, qname, labels, qtype, qclass, None, question)
         raise FormErr(str(exc), query) from None
     except EcsError as exc:
-        raise FormErr(f"bad client subnet option: {exc}", _with_edns(query, exc.edns)) from None
+        query = Query(qid, flags, qdcount, qname, labels, qtype, qclass, exc.edns, question)
+        raise FormErr(f"bad client subnet option: {exc}", query) from None
+    query = Query(qid, flags, qdcount, qname, labels, qtype, qclass, edns, question)
     if offset != len(data):
         raise FormErr("trailing bytes after the last record", query)
-    return _with_edns(query, edns) if edns else query
-
-
-def _with_edns(query: Query, edns: Edns | None) -> Query:
-    return dataclasses.replace(query, edns=edns)
+    return query
 
 
 def _read_records(data: bytes, offset: int, skip: int, arcount: int) -> tuple[Edns | None, int]:
