@@ -93,10 +93,17 @@ class Pool:
     check: Check | None = None
     min_healthy: int = 1
     announce: tuple[IPNetwork, ...] = ()
+    # Derived once: the policy engine asks for a family's endpoints on every decision.
+    _v4: tuple[IPAddress, ...] = field(init=False, repr=False, compare=False, default=())
+    _v6: tuple[IPAddress, ...] = field(init=False, repr=False, compare=False, default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_v4", tuple(e for e in self.endpoints if e.version == 4))
+        object.__setattr__(self, "_v6", tuple(e for e in self.endpoints if e.version == 6))
 
     def endpoints_of(self, version: int) -> tuple[IPAddress, ...]:
         """The endpoints of one address family (4 or 6)."""
-        return tuple(e for e in self.endpoints if e.version == version)
+        return self._v6 if version == 6 else self._v4
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,18 +102,23 @@ class HealthView:
     pools: Mapping[str, PoolHealth] = field(default_factory=_frozen)
 
     def endpoint_up(self, pool: Pool, endpoint: IPAddress) -> bool:
-        return (pool.name, endpoint) not in self.endpoints_down
+        return not self.endpoints_down or (pool.name, endpoint) not in self.endpoints_down
 
     def pool_up(self, pool: Pool) -> bool:
-        forced = self.pools_forced.get(pool.name)
+        forced = self.pools_forced.get(pool.name) if self.pools_forced else None
         if forced is not None:
             return forced
-        up = sum(1 for e in pool.endpoints if self.endpoint_up(pool, e))
+        if not self.endpoints_down:  # the common case: nothing is down
+            return len(pool.endpoints) >= pool.min_healthy
+        up = sum(1 for e in pool.endpoints if (pool.name, e) not in self.endpoints_down)
         return up >= pool.min_healthy
 
     def healthy_endpoints(self, pool: Pool, version: int) -> tuple[IPAddress, ...]:
         """The pool's up endpoints of one address family, in file order."""
-        return tuple(e for e in pool.endpoints_of(version) if self.endpoint_up(pool, e))
+        family = pool.endpoints_of(version)
+        if not self.endpoints_down:
+            return family
+        return tuple(e for e in family if (pool.name, e) not in self.endpoints_down)
 
 
 ALL_UP = HealthView()

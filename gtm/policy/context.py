@@ -3,10 +3,12 @@ and the trace. Each routing kind is a function of (node, Decision context). Pure
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gtm.geo.record import GeoRecord
 from gtm.health.view import HealthView
@@ -82,8 +84,7 @@ class Context:
 
     def select(self, target: Target) -> Pool | None:
         """The pool a target answers with for this client, or None when all it reaches is down."""
-        from gtm.policy import failover, geolocation, nearest, weighted
-
+        kinds = _kinds()
         self.depth += 1
         try:
             match target:
@@ -92,15 +93,15 @@ class Context:
                     self.note("pool", pool=target.name, healthy=ok)
                     return target if ok else None
                 case Failover():
-                    return failover.select(target, self)
+                    return kinds.failover(target, self)
                 case Weighted():
-                    return weighted.select(target, self)
+                    return kinds.weighted(target, self)
                 case Geolocation():
-                    return geolocation.select(target, self)
+                    return kinds.geolocation(target, self)
                 case Geoproximity():
-                    return nearest.select_geoproximity(target, self)
+                    return kinds.geoproximity(target, self)
                 case Latency():
-                    return nearest.select_latency(target, self)
+                    return kinds.latency(target, self)
         finally:
             self.depth -= 1
 
@@ -110,6 +111,23 @@ class Context:
 
     def depends_on_location(self) -> None:
         self.location_dependent = True
+
+
+class _Kinds(NamedTuple):
+    failover: Callable[[Failover, Context], Pool | None]
+    weighted: Callable[[Weighted, Context], Pool | None]
+    geolocation: Callable[[Geolocation, Context], Pool | None]
+    geoproximity: Callable[[Geoproximity, Context], Pool | None]
+    latency: Callable[[Latency, Context], Pool | None]
+
+
+@functools.cache
+def _kinds() -> _Kinds:
+    """The routing kinds' functions, imported once (their modules import this one)."""
+    from gtm.policy import failover, geolocation, nearest, weighted
+
+    return _Kinds(failover.select, weighted.select, geolocation.select,
+                  nearest.select_geoproximity, nearest.select_latency)  # fmt: skip
 
 
 def describe(target: Target) -> str:
