@@ -5,8 +5,9 @@ starts with an empty cache. Within it, an entry is found by (name, type) and the
 *validity network* of the decision that made it: the network of clients around the first
 client over which nothing the decision read can change (the geo database network, narrowed
 by `network:` rules). An entry without one (static records, failover) serves everyone.
-Weighted draws are never cached. Rotation happens after the cache: an entry keeps one
-rendering per rotation offset, and each query takes the next. Pure (no I/O, no clocks).
+Weighted draws are made for every query; what is cached is the rendering of each outcome
+(keyed by the pool drawn). Rotation happens after the cache: an entry keeps one rendering per
+rotation offset, and each query takes the next. Pure (no I/O, no clocks).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 
 from gtm.model import IPAddress, IPNetwork
 
-CacheKey = tuple[str, int]  # (lower-case query name, query type)
+# (lower-case query name, query type), or with the pool a weighted draw chose
+CacheKey = tuple[str, int] | tuple[str, int, str]
 
 
 @dataclass(slots=True)

@@ -148,11 +148,21 @@ def _answer(
     hit = entry is not None
     if entry is None:
         result = Lookup(query, tree, tcp, locate(address, snap), snap.health, rng).run()
-        entry = _entry(query, result)
-        if cached and result.cacheable and result.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
-            snap.cache.store(key, entry)
-        elif result.rotations > 1:
-            entry.turn = rng.randrange(result.rotations)  # uncached: a random order each time
+        if cached and not result.cacheable and result.rcode == Rcode.NOERROR and result.pool:
+            # A weighted draw: decided again for every query, but each outcome's rendering is
+            # reused (keyed by the pool drawn), so only the draw costs per query.
+            drawn = (query.qname, query.qtype, result.pool)
+            entry = snap.cache.find(drawn, address)
+            hit = entry is not None
+            if entry is None:
+                entry = _entry(query, result)
+                snap.cache.store(drawn, entry)
+        else:
+            entry = _entry(query, result)
+            if cached and result.cacheable and result.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
+                snap.cache.store(key, entry)
+            elif result.rotations > 1:
+                entry.turn = rng.randrange(result.rotations)  # uncached: a random order
     ecs = query.edns is not None and query.edns.ecs is not None
     return Outcome(
         _finish(entry, query, limit), entry.rcode, None, tree.zone.origin, query.qtype,

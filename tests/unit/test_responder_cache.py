@@ -41,6 +41,8 @@ policies:
     latency: [eu, us, ap]
   plain:
     failover: [eu, us]
+  split:
+    weighted: {eu: 3, us: 1}
 """
 
 COUNTRIES = {  # country -> (continent, location)
@@ -161,3 +163,21 @@ def test_rotation_happens_after_the_cache() -> None:
         orders.add(tuple(str(rd) for rd in reply.answer[0]))
     assert orders == {("192.0.2.10", "192.0.2.11"), ("192.0.2.11", "192.0.2.10")}
     assert len(snap.cache) == 1
+
+
+def test_weighted_draws_per_query_but_renders_each_outcome_once() -> None:
+    rng = random.Random(5)
+    snap = snapshot()
+    counts = {"eu": 0, "us": 0}
+    n = 4000
+    for i in range(n):
+        query = dns.message.make_query("split.cache.test.", "A")
+        query.id = i & 0xFFFF
+        wire = respond(query.to_wire(), "10.1.2.3", False, snap, rng).reply
+        assert wire is not None
+        first = dns.message.from_wire(wire).answer[0][0].to_text()
+        counts["us" if first.startswith("198.51.100.") else "eu"] += 1
+    # 3:1 -> p(us) = 0.25; five standard deviations of the binomial
+    sd = (n * 0.25 * 0.75) ** 0.5
+    assert abs(counts["us"] - n * 0.25) <= 5 * sd
+    assert len(snap.cache) == 2  # one rendering per pool drawn, not one per query
