@@ -14,8 +14,9 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 _LIVE: list[Child] = []
@@ -149,3 +150,60 @@ def run_quiet(argv: Sequence[str], timeout: float = 600.0) -> subprocess.Complet
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return subprocess.CompletedProcess(list(argv), 127, "", str(exc))
+
+
+# --- installing packages -------------------------------------------------------------------
+
+
+def install(packages: Sequence[str], services: Mapping[str, str], log: Path) -> None:
+    """apt-get install the missing `packages`; stop any packaged service (process name ->
+    service name) the install started, so the benchmark runs its own servers only."""
+    missing = [p for p in packages if not _installed(p)]
+    if not missing:
+        return
+    print(f"installing {' '.join(missing)} (apt-get)", file=sys.stderr)
+    before = {name: _pids(name) for name in services}
+    command = ["apt-get", "install", "-y", *missing]
+    if _apt(command, log) != 0:
+        _apt(["apt-get", "update"], log)
+        _apt(command, log)
+    if not all(_installed(p) for p in missing):
+        raise ChildError(f"apt-get install {' '.join(missing)} failed; see {log}")
+    for process, service in services.items():
+        started = _pids(process) - before[process]
+        if not started:
+            continue
+        run_quiet(["service", service, "stop"], timeout=60)
+        run_quiet(["systemctl", "disable", "--now", service], timeout=60)
+        for pid in started & _pids(process):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        print(f"stopped the packaged {service} service the install started", file=sys.stderr)
+
+
+def _pids(process: str) -> set[int]:
+    out = run_quiet(["pgrep", "-x", process], timeout=10)
+    return {int(p) for p in out.stdout.split()}
+
+
+def _installed(package: str) -> bool:
+    out = run_quiet(["dpkg-query", "-W", "-f=${Status}", package], timeout=30)
+    return out.returncode == 0 and out.stdout.strip() == "install ok installed"
+
+
+def _apt(argv: list[str], log: Path) -> int:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    with log.open("ab") as out:
+        try:
+            return subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                env=env,
+                timeout=900,
+                check=False,
+            ).returncode
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            out.write(f"{argv}: {exc}\n".encode())
+            return 1

@@ -7,20 +7,16 @@ harness imports gtm.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shlex
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from procs import Child, ChildError, free_port, run_quiet
+from procs import Child, ChildError, free_port, install, run_quiet
 from targets import BACKUP, PRIMARY
 
 CONF = Path(__file__).with_name("conf")
@@ -264,56 +260,6 @@ def redis_version() -> str:
     return found.group(1) if found else "unknown"
 
 
-def _pids(process: str) -> set[int]:
-    out = run_quiet(["pgrep", "-x", process], timeout=10)
-    return {int(p) for p in out.stdout.split()}
-
-
-def _installed(package: str) -> bool:
-    out = run_quiet(["dpkg-query", "-W", "-f=${Status}", package], timeout=30)
-    return out.returncode == 0 and out.stdout.strip() == "install ok installed"
-
-
-def _apt(argv: list[str], log: Path) -> int:
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    with log.open("ab") as out:
-        try:
-            return subprocess.run(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                env=env,
-                timeout=900,
-                check=False,
-            ).returncode
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            out.write(f"{argv}: {exc}\n".encode())
-            return 1
-
-
 def ensure_installed(server_keys: list[str], log: Path) -> None:
     """apt-get install what the chosen servers need; stop any service the install started."""
-    missing = [p for key in server_keys for p in PACKAGES[key] if not _installed(p)]
-    if not missing:
-        return
-    print(f"installing {' '.join(missing)} (apt-get)", file=sys.stderr)
-    before = {name: _pids(name) for name in SERVICES}
-    install = ["apt-get", "install", "-y", *missing]
-    done = _apt(install, log)
-    if done != 0:
-        _apt(["apt-get", "update"], log)
-        done = _apt(install, log)
-    if done != 0 or not all(_installed(p) for p in missing):
-        raise ChildError(f"apt-get install {' '.join(missing)} failed; see {log}")
-    for process, service in SERVICES.items():
-        started = _pids(process) - before[process]
-        if not started:
-            continue
-        # The packaged service: stop it and keep it from starting at boot.
-        run_quiet(["service", service, "stop"], timeout=60)
-        run_quiet(["systemctl", "disable", "--now", service], timeout=60)
-        for pid in started & _pids(process):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        print(f"stopped the packaged {service} service the install started", file=sys.stderr)
+    install([p for key in server_keys for p in PACKAGES[key]], SERVICES, log)

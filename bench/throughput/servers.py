@@ -7,11 +7,8 @@ with taskset. Configs are rendered from conf/ into the run's work folder.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +19,7 @@ import dns.message
 import dns.query
 import dns.rcode
 from data import GEO, ONE_SUBNET, STATIC, WEIGHTED, expected_geo
-from procs import Child, ChildError, free_port, run_quiet
+from procs import Child, ChildError, free_port, install, run_quiet
 
 CONF = Path(__file__).with_name("conf")
 PACKAGES = ["dnsperf", "pdns-server", "pdns-backend-geoip", "pdns-backend-bind", "gdnsd"]
@@ -180,48 +177,6 @@ def verify(server: Server, port: int) -> None:
 # --- installing ----------------------------------------------------------------------------
 
 
-def _pids(process: str) -> set[int]:
-    out = run_quiet(["pgrep", "-x", process], timeout=10)
-    return {int(p) for p in out.stdout.split()}
-
-
-def _installed(package: str) -> bool:
-    out = run_quiet(["dpkg-query", "-W", "-f=${Status}", package], timeout=30)
-    return out.returncode == 0 and out.stdout.strip() == "install ok installed"
-
-
-def _apt(argv: list[str], log: Path) -> int:
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    with log.open("ab") as out:
-        try:
-            return subprocess.run(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env, timeout=900
-            ).returncode
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            out.write(f"{argv}: {exc}\n".encode())
-            return 1
-
-
 def ensure_installed(log: Path) -> None:
     """apt-get install what is missing; stop any packaged service the install started."""
-    missing = [p for p in PACKAGES if not _installed(p)]
-    if not missing:
-        return
-    print(f"installing {' '.join(missing)} (apt-get)", file=sys.stderr)
-    before = {name: _pids(name) for name in SERVICES}
-    install = ["apt-get", "install", "-y", *missing]
-    if _apt(install, log) != 0:
-        _apt(["apt-get", "update"], log)
-        _apt(install, log)
-    if not all(_installed(p) for p in missing):
-        raise ChildError(f"apt-get install {' '.join(missing)} failed; see {log}")
-    for process, service in SERVICES.items():
-        started = _pids(process) - before[process]
-        if not started:
-            continue
-        run_quiet(["service", service, "stop"], timeout=60)
-        run_quiet(["systemctl", "disable", "--now", service], timeout=60)
-        for pid in started & _pids(process):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        print(f"stopped the packaged {service} service the install started", file=sys.stderr)
+    install(PACKAGES, SERVICES, log)
