@@ -75,15 +75,6 @@ class Responder:
             self._log_error(outcome.error)
         return outcome.reply
 
-    @property
-    def rcodes(self) -> Counter[int]:
-        """Replies by rcode (-1: dropped)."""
-        out: Counter[int] = Counter()
-        for (_, _, _, rcode), count in self.stats.queries.items():
-            out[rcode] += count
-        out[-1] += self.stats.dropped
-        return out
-
     def _log_error(self, error: Exception) -> None:
         self.stats.errors += 1
         now = time.monotonic()

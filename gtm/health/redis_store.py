@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 
 from gtm import __version__
 from gtm.health.keys import Keys, decode_override, decode_vote, encode_override, encode_vote
-from gtm.health.store import VoteBook
+from gtm.health.store import VoteBook, ignore_change
 from gtm.health.view import Override, Vote
 from gtm.model import Location
 
@@ -42,10 +42,6 @@ def connect(url: str) -> aioredis.Redis:
         url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT,
         health_check_interval=10, decode_responses=True,
     )  # fmt: skip
-
-
-def _nothing() -> None:
-    return None
 
 
 class RedisHealthStore:
@@ -64,7 +60,7 @@ class RedisHealthStore:
         self.resync_interval = resync_interval
         self.clock = clock
         self.book = VoteBook()
-        self.on_change: Callable[[], None] = _nothing
+        self.on_change: Callable[[], None] = ignore_change
         self.connected = False
         self.synced_once = asyncio.Event()
         self.last_sync: float | None = None  # monotonic time of the last complete read

@@ -58,7 +58,8 @@ class HealthStore(Protocol):
     async def clear_override(self, kind: str, ident: str) -> bool: ...
 
 
-def _nothing() -> None:
+def ignore_change() -> None:
+    """The default `on_change`: nobody listens yet."""
     return None
 
 
@@ -67,7 +68,7 @@ class EmbeddedStore:
 
     def __init__(self) -> None:
         self.book = VoteBook()
-        self.on_change: Callable[[], None] = _nothing
+        self.on_change: Callable[[], None] = ignore_change
 
     @property
     def stale(self) -> bool:

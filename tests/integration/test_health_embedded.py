@@ -13,7 +13,6 @@ import pytest
 
 from gtm.health.view import HealthView
 from gtm.model import IPAddress
-from gtm.runtime import Runtime
 from tests.helpers import Client, client_for, running, settle
 from tests.targets import Target, failover_zone, targets
 
@@ -169,9 +168,6 @@ async def test_write_routes_are_disabled_without_a_token(
 
 def _ip(text: str) -> IPAddress:
     return ipaddress.ip_address(text)
-
-
-_ = Runtime  # the fixture type, for readers
 
 
 async def test_a_crash_is_seen_at_once_not_at_the_next_interval(tmp_path: Path) -> None:
