@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from gtm.runtime import Runtime
+from tests.dualpath import dual_checked
 from tests.helpers import SEMANTICS, Client, client_for, running
 from tests.redis_server import RedisServer, private_redis
 from tests.targets import Target, failover_zone, targets
@@ -16,8 +17,10 @@ from tests.targets import Target, failover_zone, targets
 
 @pytest.fixture
 async def sem_server() -> AsyncIterator[Runtime]:
+    """The semantics zones, every answer checked on the fast and the full path."""
     async with running(SEMANTICS) as runtime:
-        yield runtime
+        with dual_checked(runtime):
+            yield runtime
 
 
 @pytest.fixture

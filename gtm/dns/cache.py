@@ -1,7 +1,8 @@
 """The answer cache: rendered replies, keyed so no client ever gets another client's answer.
 
 An entry belongs to one snapshot (zones, health and geo database versions): a new snapshot
-starts with an empty cache. Within it, an entry is found by (name, type) and then by the
+starts with an empty cache. Within it, an entry is found by the question (name in lower case,
+type and class, as wire bytes: what the fast path can read without parsing) and then by the
 *validity network* of the decision that made it: the network of clients around the first
 client over which nothing the decision read can change (the geo database network, narrowed
 by `network:` rules). An entry without one (static records, failover) serves everyone.
@@ -17,8 +18,24 @@ from dataclasses import dataclass, field
 
 from gtm.model import IPAddress, IPNetwork
 
-# (lower-case query name, query type), or with the pool a weighted draw chose
-CacheKey = tuple[str, int] | tuple[str, int, str]
+# The question key (see `question_key`), or with the pool a weighted draw chose.
+CacheKey = bytes | tuple[bytes, str]
+Rendering = tuple[bytes, int, int, bytes, bytes, bytes]
+"""One rendering, whole and in the parts the fast path splices: (wire, flag byte 2 and flag
+byte 3 without RD and CD, the four counts, the counts with one more additional record for an
+OPT, and everything after the question)."""
+
+_RD_CD = 0x0110
+MAX_SOURCES = 65_536  # transport source addresses remembered as integers
+
+
+def question_key(question: bytes) -> bytes:
+    """The cache key of a question section (name, type, class): the name in lower case.
+
+    bytes.lower() folds ASCII only, which is DNS's case-insensitivity (RFC 4343); the type and
+    class are left alone, as lowering them would fold type 65 onto type 97.
+    """
+    return question[:-4].lower() + question[-4:]
 
 
 @dataclass(slots=True)
@@ -32,20 +49,42 @@ class Entry:
     aa: bool = True
     policy: str = ""  # the policy that answered, for metrics ("" for static answers)
     pool: str = ""  # the pool it chose
-    wires: dict[int, bytes] = field(default_factory=dict)
+    zone: str = ""  # the zone's origin, for metrics
+    qtype: int = 0
+    question_length: int = 0  # of the question section it was rendered for
+    renderings: dict[int, Rendering] = field(default_factory=dict)
     turn: int = 0  # round-robin over the rotations
+    scope: int = 0  # the ECS scope: the validity network's prefix length
+    counter: tuple[str, str, int, int] = ("", "", 0, 0)  # (zone, policy, type, rcode): metrics
 
-    def next_wire(self) -> bytes:
+    def __post_init__(self) -> None:
+        self.scope = self.validity.prefixlen if self.validity is not None else 0
+        self.counter = (self.zone, self.policy, self.qtype, self.rcode)
+
+    def next_rendering(self) -> Rendering:
+        """The rendering for the next offset of the round robin."""
         offset = self.turn % self.rotations
         self.turn += 1
-        wire = self.wires.get(offset)
-        if wire is None:
-            wire = self.wires[offset] = self.render(offset)
-        return wire
+        rendering = self.renderings.get(offset)
+        if rendering is None:
+            rendering = self.renderings[offset] = self._split(self.render(offset))
+        return rendering
 
-    @property
-    def scope(self) -> int:
-        return self.validity.prefixlen if self.validity is not None else 0
+    def next_wire(self) -> bytes:
+        return self.next_rendering()[0]
+
+    def _split(self, wire: bytes) -> Rendering:
+        flags = int.from_bytes(wire[2:4], "big") & ~_RD_CD
+        arcount = int.from_bytes(wire[10:12], "big")
+        counts_opt = wire[4:10] + (arcount + 1).to_bytes(2, "big")
+        return (
+            wire,
+            flags >> 8,
+            flags & 0xFF,
+            wire[4:12],
+            counts_opt,
+            wire[12 + self.question_length :],
+        )
 
 
 @dataclass(slots=True)
@@ -57,8 +96,7 @@ class _Slot:
     )  # IP version -> lengths, long first
 
 
-def _network_key(address: IPAddress, prefix: int) -> tuple[int, int, int]:
-    return address.version, prefix, int(address) >> (address.max_prefixlen - prefix)
+_MAX_PREFIX = {4: 32, 6: 128}
 
 
 @dataclass
@@ -70,16 +108,24 @@ class AnswerCache:
     misses: int = 0
     _slots: dict[CacheKey, _Slot] = field(default_factory=dict)
     _size: int = 0
+    sources: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Transport source addresses as (IP version, integer), for the fast path."""
 
     def find(self, key: CacheKey, client: IPAddress) -> Entry | None:
-        """The entry for this name and type that holds for `client`, if any."""
+        """The entry for this question that holds for `client`, if any."""
+        return self.find_int(key, client.version, int(client))
+
+    def find_int(self, key: CacheKey, version: int, value: int) -> Entry | None:
+        """`find` for a client given as IP version and integer."""
         slot = self._slots.get(key)
         if slot is not None:
             if slot.everyone is not None:
                 self.hits += 1
                 return slot.everyone
-            for prefix in slot.prefixes.get(client.version, ()):
-                entry = slot.by_network.get(_network_key(client, prefix))
+            bits = _MAX_PREFIX[version]
+            by_network = slot.by_network
+            for prefix in slot.prefixes.get(version, ()):
+                entry = by_network.get((version, prefix, value >> (bits - prefix)))
                 if entry is not None:
                     self.hits += 1
                     return entry
@@ -94,9 +140,10 @@ class AnswerCache:
         if validity is None:
             slot.everyone = entry
         else:
-            address, prefix = validity.network_address, validity.prefixlen
-            slot.by_network[_network_key(address, prefix)] = entry
-            lengths = slot.prefixes.setdefault(address.version, [])
+            version, prefix = validity.version, validity.prefixlen
+            value = int(validity.network_address) >> (validity.max_prefixlen - prefix)
+            slot.by_network[(version, prefix, value)] = entry
+            lengths = slot.prefixes.setdefault(version, [])
             if prefix not in lengths:
                 lengths.append(prefix)
                 lengths.sort(reverse=True)

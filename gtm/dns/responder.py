@@ -15,7 +15,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gtm.dns.cache import AnswerCache, Entry
+from gtm.dns.cache import AnswerCache, Entry, question_key
+from gtm.dns.fast import fast_reply
 from gtm.dns.lookup import Lookup, Result
 from gtm.dns.tree import ZoneSet, ZoneTree
 from gtm.dns.wire import (
@@ -72,8 +73,20 @@ class Outcome:
     ecs: bool = False
 
 
-def respond(data: bytes, source: str, tcp: bool, snap: Snapshot, rng: random.Random) -> Outcome:
-    """Answer one message from `source` (the peer's IP address). Never raises."""
+def respond(
+    data: bytes, source: str, tcp: bool, snap: Snapshot, rng: random.Random, *, fast: bool = True
+) -> Outcome:
+    """Answer one message from `source` (the peer's IP address). Never raises.
+
+    With `fast`, a cached answer to a common query is spliced without parsing (`fast_reply`);
+    without, every message takes the full path, the reference the fast path is held to.
+    """
+    if fast:
+        hit = fast_reply(data, source, tcp, snap.cache)
+        if hit is not None:
+            wire, entry, ecs = hit
+            return Outcome(wire, entry.rcode, None, entry.zone, entry.qtype, entry.policy,
+                           entry.pool, True, ecs)  # fmt: skip
     try:
         query = parse_query(data)
     except Drop:
@@ -142,7 +155,7 @@ def _answer(
     limit: int,
 ) -> Outcome:
     address = located_address(query, source)
-    key = (query.qname, query.qtype)
+    key = question_key(query.question)
     cached = query.qtype != ANY  # ANY differs between UDP and TCP; it is rare: never cached
     entry = snap.cache.find(key, address) if cached else None
     hit = entry is not None
@@ -151,14 +164,14 @@ def _answer(
         if cached and not result.cacheable and result.rcode == Rcode.NOERROR and result.pool:
             # A weighted draw: decided again for every query, but each outcome's rendering is
             # reused (keyed by the pool drawn), so only the draw costs per query.
-            drawn = (query.qname, query.qtype, result.pool)
+            drawn = (key, result.pool)
             entry = snap.cache.find(drawn, address)
             hit = entry is not None
             if entry is None:
-                entry = _entry(query, result)
+                entry = _entry(query, result, tree.zone.origin)
                 snap.cache.store(drawn, entry)
         else:
-            entry = _entry(query, result)
+            entry = _entry(query, result, tree.zone.origin)
             if cached and result.cacheable and result.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
                 snap.cache.store(key, entry)
             elif result.rotations > 1:
@@ -170,7 +183,7 @@ def _answer(
     )  # fmt: skip
 
 
-def _entry(first: Query, result: Result) -> Entry:
+def _entry(first: Query, result: Result, zone: str) -> Entry:
     """A cache entry for a result: renders it per rotation offset, without OPT, ready to be
     patched for any query of the same name and type."""
     # Rendered for a lower-case question, so the bytes do not depend on which client came
@@ -186,7 +199,8 @@ def _entry(first: Query, result: Result) -> Entry:
         return render(reply)
 
     return Entry(result.validity, result.rotations, render_offset, rcode=result.rcode,
-                 aa=result.aa, policy=result.policy, pool=result.pool)  # fmt: skip
+                 aa=result.aa, policy=result.policy, pool=result.pool, zone=zone,
+                 qtype=first.qtype, question_length=len(first.question))  # fmt: skip
 
 
 def _finish(entry: Entry, query: Query, limit: int) -> bytes:

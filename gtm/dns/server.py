@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from gtm.dns.tcp import TcpConnection
 from gtm.errors import ServeError
@@ -30,6 +30,7 @@ Handler = Callable[[bytes, str, bool], bytes | None]
 MAX_MESSAGE = 65535  # a DNS message must fit a 2-byte TCP length prefix
 _BIND_ATTEMPTS = 5
 _BACKLOG = socket.SOMAXCONN
+_BATCH = 64  # datagrams read per readiness callback at most
 _LOG_INTERVAL = 10.0  # seconds between two log lines of one kind
 _HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
@@ -78,7 +79,7 @@ class DnsServer:
         self._listen = tuple(listen)
         self._udp_rcvbuf = udp_rcvbuf
         self._addresses: list[tuple[str, int]] = []
-        self._udp: list[tuple[asyncio.DatagramTransport, _UdpProtocol]] = []
+        self._udp: list[_UdpReader] = []
         self._tcp: list[asyncio.Server] = []
         self._connections: set[TcpConnection] = set()
         self._no_connections = asyncio.Event()  # set exactly when _connections is empty
@@ -123,14 +124,12 @@ class DnsServer:
             raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
         bound = udp_sock.getsockname()
         try:
-            transport, protocol = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self), sock=udp_sock
-            )
+            reader = _UdpReader(self, udp_sock)
         except BaseException:
             udp_sock.close()
             tcp_sock.close()
             raise
-        self._udp.append((transport, protocol))  # from here close() owns the UDP socket
+        self._udp.append(reader)  # from here close() owns the UDP socket
         try:
             server = await loop.create_server(
                 lambda: TcpConnection(self), sock=tcp_sock, backlog=_BACKLOG
@@ -146,8 +145,8 @@ class DnsServer:
         for server in self._tcp:
             server.close()
         self._tcp.clear()
-        for transport, _ in self._udp:
-            transport.close()
+        for reader in self._udp:
+            reader.close()
 
     # The timeout is a grace period that ends in abort(), not a cancellation: ASYNC109 is moot.
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
@@ -167,15 +166,13 @@ class DnsServer:
         except TimeoutError:
             for connection in list(self._connections):
                 connection.abort()
-            for transport, _ in self._udp:
-                transport.abort()
             await self._closed()  # abort() reports connection_lost on the next loop turn
         self._udp.clear()
 
     async def _closed(self) -> None:
         await self._no_connections.wait()
-        for _, protocol in self._udp:
-            await protocol.closed.wait()
+        for reader in self._udp:
+            await reader.closed.wait()
 
     # The protocols' side: the handler call, connection bookkeeping, throttled logs.
 
@@ -229,41 +226,55 @@ class DnsServer:
             self._no_connections.set()
 
 
-class _UdpProtocol(asyncio.DatagramProtocol):
-    """One listening UDP socket: a datagram in, the handler's reply out."""
+class _UdpReader:
+    """One listening UDP socket, read straight off the event loop's selector.
 
-    def __init__(self, server: DnsServer) -> None:
+    Each readiness callback reads datagrams until the socket is empty (at most `_BATCH`, so TCP
+    and timers get their turn) and answers each with a plain sendto(): no transport object,
+    buffer or callback per datagram. A full send buffer drops the reply (the client retries),
+    as queueing would only grow memory under overload.
+    """
+
+    def __init__(self, server: DnsServer, sock: socket.socket) -> None:
         self._server = server
-        self._transport: asyncio.DatagramTransport | None = None
-        self._paused = False
+        self._sock = sock
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._read)
         self.closed = asyncio.Event()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.DatagramTransport, transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed.set()
-
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+    def _read(self) -> None:
         server = self._server
-        server.stats.udp_queries += 1
-        reply = server.answer(data, addr[0], False)
-        if reply is None or self._transport is None:
+        stats = server.stats
+        recvfrom = self._sock.recvfrom
+        sendto = self._sock.sendto
+        answer = server.answer
+        for _ in range(_BATCH):
+            try:
+                data, addr = recvfrom(MAX_MESSAGE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                # An ICMP error about an earlier reply (the client went away), on some kernels.
+                continue
+            stats.udp_queries += 1
+            reply = answer(data, addr[0], False)
+            if reply is None:
+                continue
+            try:
+                sendto(reply, addr)
+            except (BlockingIOError, InterruptedError):
+                stats.dropped += 1
+            except OSError as exc:
+                stats.dropped += 1
+                server._throttle.log(logging.WARNING, "udp-send-failed", "client=%s error=%s",
+                                     addr[0], exc.strerror or exc)  # fmt: skip
+
+    def close(self) -> None:
+        if self.closed.is_set():
             return
-        if self._paused:
-            # The socket's send buffer is full; queueing more would only grow memory.
-            server.stats.dropped += 1
-            return
-        self._transport.sendto(reply, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        """ICMP errors about earlier replies (a client went away): nothing to do."""
-
-    def pause_writing(self) -> None:
-        self._paused = True
-
-    def resume_writing(self) -> None:
-        self._paused = False
+        self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
+        self.closed.set()
 
 
 class _Throttle:

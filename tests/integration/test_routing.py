@@ -19,6 +19,7 @@ import pytest
 
 from gtm.geo.geodb import MaxMindGeoDB
 from gtm.runtime import Runtime
+from tests.dualpath import dual_checked
 from tests.helpers import EXAMPLE, Client, client_for, running
 from tests.targets import example_zones
 
@@ -34,7 +35,8 @@ async def example(tmp_path: Path) -> AsyncIterator[Runtime]:
         example_zones(EXAMPLE, tmp_path / "zones"),
         running(tmp_path / "zones", geodb=GEODB) as runtime,
     ):
-        yield runtime
+        with dual_checked(runtime):  # every answer: fast path == full path, byte for byte
+            yield runtime
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ async def test_clients_get_their_region(example: Runtime, case: Case, repeat: in
     client = client_for(example)
     for _ in range(repeat):  # the second time, from the cache
         response = await ask(client, case)
+    if repeat == 2:  # the hit took the fast path (and the dual check held it to the full path)
+        assert example.responder.stats.fast_answers == 1
     assert response.rcode() == dns.rcode.NOERROR
     got = {rd.to_text() for rrset in response.answer for rd in rrset}
     assert got == (case.expect or set())

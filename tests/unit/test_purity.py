@@ -21,6 +21,7 @@ PURE = [
     "dns/responder.py",
     "dns/lookup.py",
     "dns/cache.py",
+    "dns/fast.py",
     "geo/record.py",
     "geo/distance.py",
     "health/view.py",

@@ -1,0 +1,69 @@
+"""Every query a test sends, answered by both paths: the fast path must give the full path's bytes.
+
+`dual_checked(runtime)` puts a `DualPath` in front of a running server's handler. Each message
+goes to the server's own responder (fast path on) and to a reference responder that takes the
+full path for everything, over the same snapshot with a cache of its own. Both caches see the
+same queries in the same order, so rotation offsets match and the replies must be identical
+bytes; weighted draws use twin random generators seeded alike. On leaving, any difference
+fails the test. (`runtime.responder.stats.fast_answers` tells how many the fast path gave.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import random
+from collections.abc import Iterator
+
+from gtm.dns.cache import AnswerCache
+from gtm.dns.handler import Responder
+from gtm.dns.responder import Snapshot
+from gtm.runtime import Runtime
+
+SEED = 20261128
+
+
+@dataclasses.dataclass
+class Mismatch:
+    query: bytes
+    client: str
+    tcp: bool
+    fast: bytes | None
+    full: bytes | None
+
+
+class DualPath:
+    """A transport handler that answers with `served` and checks it against the full path."""
+
+    def __init__(self, served: Responder) -> None:
+        served.rng = random.Random(SEED)
+        self.served = served
+        self.reference = Responder(served.snapshot, rng=random.Random(SEED), fast=False)
+        self._mirrored: Snapshot | None = None
+        self.mismatches: list[Mismatch] = []
+        self.compared = 0
+
+    def __call__(self, data: bytes, client: str, tcp: bool) -> bytes | None:
+        snapshot = self.served.snapshot
+        if snapshot is not self._mirrored:  # a reload or health change: mirror it, cache empty
+            self._mirrored = snapshot
+            self.reference.snapshot = dataclasses.replace(snapshot, cache=AnswerCache())
+        fast = self.served(data, client, tcp)
+        full = self.reference(data, client, tcp)
+        self.compared += 1
+        if fast != full:
+            self.mismatches.append(Mismatch(data, client, tcp, fast, full))
+        return fast
+
+
+@contextlib.contextmanager
+def dual_checked(runtime: Runtime) -> Iterator[DualPath]:
+    """Check every answer `runtime` gives inside the block on both paths (see module doc)."""
+    dual = DualPath(runtime.responder)
+    served_handler = runtime.server.handler
+    runtime.server.handler = dual
+    try:
+        yield dual
+    finally:
+        runtime.server.handler = served_handler
+    assert not dual.mismatches, f"fast and full paths differ: {dual.mismatches[:3]}"
