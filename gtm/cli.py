@@ -103,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often to look for changed zone files (env GTM_WATCH_INTERVAL; default 1)",
     )
 
+    serve.add_argument(
+        "--workers",
+        default=_env("GTM_WORKERS") or "1",
+        metavar="N|auto",
+        help="processes answering DNS on the same port (SO_REUSEPORT), this one included; "
+        "auto: one per CPU (env GTM_WORKERS; default 1)",
+    )
+
     validate = commands.add_parser("validate", help="check zone files; print every error")
     validate.add_argument("path", type=Path, help="a zone file or a directory of them")
 
@@ -208,6 +216,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from gtm.dns.server import parse_listen
     from gtm.runtime import ServeConfig, serve
+    from gtm.workers import worker_count
 
     try:
         listen = [parse_listen(text) for text in _listen_list(args.listen)]
@@ -217,7 +226,8 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         token = read_token(args.api_token_file)
-    except argparse.ArgumentTypeError as exc:
+        workers = worker_count(args.workers)
+    except (argparse.ArgumentTypeError, ValueError) as exc:
         print(f"gtm serve: {exc}", file=sys.stderr)
         return 2
     config = ServeConfig(
@@ -230,6 +240,8 @@ def _serve(args: argparse.Namespace) -> int:
         watch_interval=args.watch_interval,
         cluster=args.cluster,
         api_token=token,
+        workers=workers,
+        log_level=logging.getLogger().level,
         **({"checker_name": args.name} if args.name else {}),
     )
     _install_uvloop()

@@ -27,6 +27,7 @@ from gtm.health.redis_store import RedisHealthStore
 from gtm.health.service import HealthService
 from gtm.health.store import EmbeddedStore
 from gtm.health.view import HealthView
+from gtm.workers import WorkerConfig, WorkerPool
 from gtm.zoneset import ReloadResult, ZoneDirectory
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class ServeConfig:
     cluster: str = "default"  # the Redis key space shared with agents
     ready_timeout: float = 10.0  # the most start-up waits for the first round of checks
     api_token: str | None = None  # enables the HTTP API's write routes
+    workers: int = 1  # processes answering DNS, this one included (SO_REUSEPORT when above 1)
+    log_level: int = logging.INFO  # for the worker processes' logs
 
 
 class Runtime:
@@ -64,7 +67,9 @@ class Runtime:
             config.listen,
             tcp_idle_timeout=config.tcp_idle_timeout,
             tcp_max_connections=config.tcp_max_connections,
+            reuse_port=config.workers > 1,
         )
+        self.workers = _worker_pool(config)
         self.reloads = 0
         self.reload_errors = 0
         self._reload_lock = asyncio.Lock()
@@ -93,6 +98,8 @@ class Runtime:
 
     def _on_health(self, view: HealthView) -> None:
         self._swap(health=view)
+        if self.workers is not None:
+            self.workers.publish_health(view)
 
     async def wait_for_health(self, predicate: Callable[[HealthView], bool]) -> HealthView:
         """Return the latest health view once `predicate` holds for it (tests, tooling).
@@ -132,6 +139,8 @@ class Runtime:
         store = self.health.store
         if isinstance(store, RedisHealthStore) and not store.synced_once.is_set():
             reasons.append("Redis has not been read yet: no health state to serve")
+        if self.workers is not None:
+            reasons.extend(self.workers.not_ready())
         return reasons
 
     def knows(self, kind: str, ident: str) -> bool:
@@ -173,6 +182,15 @@ class Runtime:
         except OSError as exc:
             await self.health.stop()
             raise ServeError(f"cannot listen: {exc}") from exc
+        if self.workers is not None:
+            self.workers.publish_health(self.responder.snapshot.health)
+            try:
+                await self.workers.start(self.server.addresses)
+            except RuntimeError as exc:
+                await self.workers.stop()
+                self.server.close()
+                await self.health.stop()
+                raise ServeError(str(exc)) from exc
         if c.http is not None:
             await self._start_api(c.http)
         for host, port in self.server.addresses:
@@ -204,6 +222,8 @@ class Runtime:
             if result.changed:
                 self._publish(result)
                 self.health.set_zones(result.zones)
+                if self.workers is not None:
+                    await self.workers.sync()  # returns once every process answers the new zones
             self.last_reload = result
             self.reload_passes += 1
             async with self._reloaded:
@@ -229,6 +249,8 @@ class Runtime:
 
     def _publish(self, result: ReloadResult) -> None:
         self._swap(zones=ZoneSet.build(result.zones))
+        if self.workers is not None:
+            self.workers.publish_zones(result.zones)
         self.reloads += 1
         origins = ",".join(sorted(z.origin for z in result.zones))
         version = self.responder.snapshot.version
@@ -275,6 +297,8 @@ class Runtime:
         self.events.add("geodb", state="loaded", database_type=new.info.database_type,
                         built=new.info.built, digest=new.info.digest[:12])  # fmt: skip
         self._swap(geodb=new)
+        if self.workers is not None:
+            self.workers.reload_geodb()
         if old is not None:
             old.close()  # queries run on this loop: none is reading the old one any more
         return True
@@ -304,7 +328,10 @@ class Runtime:
         await self._stopping.wait()
         log.info("event=stopping")
         self.server.close()
-        await self.server.drain(self.config.drain_timeout)
+        if self.workers is not None:
+            await asyncio.gather(self.server.drain(self.config.drain_timeout), self.workers.stop())
+        else:
+            await self.server.drain(self.config.drain_timeout)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -330,6 +357,16 @@ def _log_result(result: ReloadResult) -> None:
         log.info("event=zone-loaded file=%s", path)
     for path in result.removed:
         log.info("event=zone-removed file=%s", path)
+
+
+def _worker_pool(config: ServeConfig) -> WorkerPool | None:
+    if config.workers <= 1:
+        return None
+    template = WorkerConfig(
+        0, (), config.geodb, config.tcp_idle_timeout, config.tcp_max_connections,
+        config.drain_timeout, config.log_level,
+    )  # fmt: skip
+    return WorkerPool(config.workers - 1, template)
 
 
 async def serve(config: ServeConfig) -> None:

@@ -78,7 +78,9 @@ async def status(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     from gtm.api.metrics import CONTENT_TYPE, render
 
-    body = render(request.app[RUNTIME])
+    runtime = request.app[RUNTIME]
+    workers = await runtime.workers.collect_stats() if runtime.workers is not None else {}
+    body = render(runtime, workers)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 

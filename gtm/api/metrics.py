@@ -20,7 +20,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from gtm.dns.handler import LATENCY_BUCKETS
+from gtm.dns.handler import LATENCY_BUCKETS, QueryStats
+from gtm.dns.server import TransportStats
 from gtm.health.redis_store import RedisHealthStore
 from gtm.health.view import State
 
@@ -35,8 +36,19 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class RuntimeCollector(Collector):
-    def __init__(self, runtime: Runtime) -> None:
+    """The runtime's counters; with workers, summed over every process that answers DNS."""
+
+    def __init__(
+        self, runtime: Runtime, workers: dict[int, tuple[QueryStats, TransportStats]]
+    ) -> None:
         self.runtime = runtime
+        self.workers = workers
+        self.query_stats = QueryStats.merged(
+            [runtime.responder.stats, *(q for q, _ in workers.values())]
+        )
+        self.transport_stats = TransportStats.merged(
+            [runtime.server.stats, *(t for _, t in workers.values())]
+        )
 
     def collect(self) -> Iterator[Metric]:
         yield from self._dns()
@@ -45,7 +57,7 @@ class RuntimeCollector(Collector):
         yield from self._runtime()
 
     def _dns(self) -> Iterator[Metric]:
-        stats = self.runtime.responder.stats
+        stats = self.query_stats
         queries = CounterMetricFamily(
             "gtm_dns_queries", "DNS queries answered, by zone, policy, query type and rcode",
             labels=["zone", "policy", "qtype", "rcode"],
@@ -62,6 +74,8 @@ class RuntimeCollector(Collector):
         yield answers
         yield CounterMetricFamily("gtm_dns_cache_hits", "Answers served from the answer cache",
                                   value=stats.cache_hits)  # fmt: skip
+        yield CounterMetricFamily("gtm_dns_fast_answers", "Cache hits answered on the fast "
+                                  "path, without parsing", value=stats.fast_answers)  # fmt: skip
         yield CounterMetricFamily("gtm_dns_cache_misses", "Answers looked up afresh",
                                   value=stats.cache_misses)  # fmt: skip
         yield CounterMetricFamily("gtm_dns_ecs_queries", "Queries carrying EDNS Client Subnet",
@@ -84,7 +98,7 @@ class RuntimeCollector(Collector):
         yield histogram
 
     def _transport(self) -> Iterator[Metric]:
-        t = self.runtime.server.stats
+        t = self.transport_stats
         yield CounterMetricFamily("gtm_transport_udp_queries", "UDP datagrams received",
                                   value=t.udp_queries)  # fmt: skip
         yield CounterMetricFamily("gtm_transport_tcp_queries", "TCP messages received",
@@ -162,9 +176,25 @@ class RuntimeCollector(Collector):
                                 value=r.responder.snapshot.version)  # fmt: skip
         yield GaugeMetricFamily("gtm_answer_cache_entries", "Answers in the current cache",
                                 value=len(r.responder.snapshot.cache))  # fmt: skip
+        yield GaugeMetricFamily("gtm_dns_processes", "Processes answering DNS (--workers)",
+                                value=1 + (r.workers.count if r.workers else 0))  # fmt: skip
+        per_process = CounterMetricFamily(
+            "gtm_dns_process_messages",
+            "DNS messages handled, by process (0: the primary)",
+            labels=["process"],
+        )
+        per_process.add_metric(["0"], r.responder.stats.total)
+        for index, (queries, _) in sorted(self.workers.items()):
+            per_process.add_metric([str(index)], queries.total)
+        yield per_process
+        if r.workers is not None:
+            yield CounterMetricFamily("gtm_worker_restarts", "Worker processes started again "
+                                      "after dying", value=r.workers.restarts)  # fmt: skip
 
 
-def render(runtime: Runtime) -> bytes:
+def render(
+    runtime: Runtime, workers: dict[int, tuple[QueryStats, TransportStats]] | None = None
+) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(RuntimeCollector(runtime))
+    registry.register(RuntimeCollector(runtime, workers or {}))
     return generate_latest(registry)

@@ -41,6 +41,25 @@ class QueryStats:
     latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     latency_sum: float = 0.0
 
+    @property
+    def total(self) -> int:
+        """Messages handled: answered or dropped."""
+        return sum(self.queries.values()) + self.dropped
+
+    @classmethod
+    def merged(cls, parts: list[QueryStats]) -> QueryStats:
+        """The sum of several processes' counters (`gtm serve --workers`)."""
+        total = cls()
+        for part in parts:
+            total.queries.update(part.queries)
+            total.answers_by_pool.update(part.answers_by_pool)
+            for name in ("cache_hits", "fast_answers", "cache_misses", "ecs_queries", "dropped",
+                         "malformed", "errors", "latency_sum"):  # fmt: skip
+                setattr(total, name, getattr(total, name) + getattr(part, name))
+            pairs = zip(total.latency_counts, part.latency_counts, strict=True)
+            total.latency_counts = [a + b for a, b in pairs]
+        return total
+
 
 @dataclass
 class Responder:

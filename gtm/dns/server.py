@@ -46,6 +46,15 @@ class TransportStats:
     handler_errors: int = 0  # the handler raised, or returned more than 65535 bytes
     dropped: int = 0  # no reply: the handler returned None, or the UDP send buffer was full
 
+    @classmethod
+    def merged(cls, parts: list[TransportStats]) -> TransportStats:
+        """The sum of several processes' counters (`gtm serve --workers`)."""
+        total = cls()
+        for part in parts:
+            for name in cls.__slots__:
+                setattr(total, name, getattr(total, name) + getattr(part, name))
+        return total
+
 
 class DnsServer:
     """UDP and TCP on each listen address, same port for both, all answered by `handler`.
@@ -62,6 +71,7 @@ class DnsServer:
         tcp_max_connections: int = 1024,
         tcp_max_queries_per_connection: int | None = None,
         udp_rcvbuf: int = 4 * 1024 * 1024,
+        reuse_port: bool = False,
     ) -> None:
         if tcp_idle_timeout <= 0:
             raise ValueError(f"tcp_idle_timeout must be > 0, not {tcp_idle_timeout}")
@@ -78,6 +88,7 @@ class DnsServer:
         self.tcp_max_queries_per_connection = tcp_max_queries_per_connection
         self._listen = tuple(listen)
         self._udp_rcvbuf = udp_rcvbuf
+        self._reuse_port = reuse_port  # several processes on one port (`gtm serve --workers`)
         self._addresses: list[tuple[str, int]] = []
         self._udp: list[_UdpReader] = []
         self._tcp: list[asyncio.Server] = []
@@ -119,7 +130,7 @@ class DnsServer:
             )
             # One address per entry: `localhost` binds whichever family the resolver lists first.
             family, _, _, _, sockaddr = infos[0]
-            udp_sock, tcp_sock = _bind_pair(family, sockaddr, self._udp_rcvbuf)
+            udp_sock, tcp_sock = _bind_pair(family, sockaddr, self._udp_rcvbuf, self._reuse_port)
         except OSError as exc:
             raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
         bound = udp_sock.getsockname()
@@ -301,17 +312,21 @@ class _Throttle:
 
 
 def _bind_pair(
-    family: int, sockaddr: tuple[Any, ...], rcvbuf: int
+    family: int, sockaddr: tuple[Any, ...], rcvbuf: int, reuse_port: bool = False
 ) -> tuple[socket.socket, socket.socket]:
-    """A UDP and a listening TCP socket on one port; port 0 picks a port free for both."""
+    """A UDP and a listening TCP socket on one port; port 0 picks a port free for both.
+
+    With `reuse_port`, both set SO_REUSEPORT, so other processes of this user can bind the same
+    port and the kernel spreads datagrams and connections over all of them.
+    """
     for _ in range(_BIND_ATTEMPTS):
         with contextlib.ExitStack() as undo:
-            udp = undo.enter_context(_socket(family, socket.SOCK_DGRAM))
+            udp = undo.enter_context(_socket(family, socket.SOCK_DGRAM, reuse_port))
             with contextlib.suppress(OSError):  # best effort: the kernel caps it at rmem_max
                 udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             udp.bind(sockaddr)
             port = udp.getsockname()[1]
-            tcp = undo.enter_context(_socket(family, socket.SOCK_STREAM))
+            tcp = undo.enter_context(_socket(family, socket.SOCK_STREAM, reuse_port))
             # A restart must not wait for the last run's TIME_WAIT connections to expire.
             tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -326,9 +341,11 @@ def _bind_pair(
     raise OSError(errno.EADDRINUSE, f"no port free for both UDP and TCP in {_BIND_ATTEMPTS} tries")
 
 
-def _socket(family: int, kind: int) -> socket.socket:
+def _socket(family: int, kind: int, reuse_port: bool = False) -> socket.socket:
     sock = socket.socket(family, kind)
     try:
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             # So `::` and `0.0.0.0` can both be bound on one port.
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)

@@ -297,3 +297,29 @@ async def test_bad_listen_address_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = await run("serve", "--zones", str(DATA), "--listen", "not-an-address:xx")
     assert code == 2
     assert "not-an-address:xx" in err
+
+
+async def test_workers_answer_dig_reload_on_sighup_and_all_exit_on_sigterm(
+    private_zones: Path,
+) -> None:
+    process = await start(private_zones, "--no-watch", "--workers", "2")
+    try:
+        await process.wait_for_line(r"event=worker-ready worker=1")
+        port = process.ports[0]
+        for _ in range(4):  # dig picks a new source port each time: either process may answer
+            assert "192.0.2.80" in await dig(port, "www.sem.test", "A", "+short")
+        worker_pid = int((await process.wait_for_line(r"worker=1 pid=(\d+)")).group(1))
+        path = private_zones / "sem.test.yaml"
+        path.write_text(path.read_text().replace("192.0.2.80, 192.0.2.81", "192.0.2.180"))
+        process.proc.send_signal(signal.SIGHUP)
+        await process.wait_for_line(r"event=zones-published version=2")
+        for _ in range(4):
+            assert (await dig(port, "www.sem.test", "A", "+short")).strip() == "192.0.2.180"
+        process.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.proc.wait(), 30) == 0
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker_pid, 0)  # the worker is gone too
+    finally:
+        if process.proc.returncode is None:
+            process.proc.kill()
+            await process.proc.wait()

@@ -1,0 +1,134 @@
+"""`gtm serve --workers N`: N processes share the port, and answer from one health view and one
+set of zones: every process answers, and all switch together on a health change or a reload."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+from pathlib import Path
+
+import dns.message
+import dns.rdatatype
+import httpx
+import pytest
+
+from gtm.runtime import Runtime
+from gtm.workers import worker_count
+from tests.helpers import Client, client_for, running, settle
+from tests.targets import failover_zone, targets
+
+WORKERS = 3  # processes: the primary and two workers
+QUERIES = 120  # each from a new UDP socket (a new source port): the kernel spreads them
+
+
+async def answers(client: Client, name: str = "failover.hc.test.") -> set[str]:
+    """The A records seen over QUERIES queries, each from its own source port."""
+
+    async def one() -> str:
+        reply = await client.udp(dns.message.make_query(name, dns.rdatatype.A))
+        return " ".join(sorted(rd.to_text() for rrset in reply.answer for rd in rrset))
+
+    return set(await asyncio.gather(*(one() for _ in range(QUERIES))))
+
+
+async def handled(runtime: Runtime) -> dict[int, int]:
+    """Messages each process has handled (0: the primary)."""
+    assert runtime.workers is not None
+    stats = await runtime.workers.collect_stats()
+    return {0: runtime.responder.stats.total} | {i: q.total for i, (q, _) in stats.items()}
+
+
+def grew(before: dict[int, int], after: dict[int, int]) -> set[int]:
+    return {i for i in after if after[i] > before.get(i, 0)}
+
+
+@pytest.fixture
+def zones(tmp_path: Path) -> Path:
+    return tmp_path / "zones"
+
+
+async def test_every_worker_answers_and_all_switch_health_together(zones: Path) -> None:
+    async with targets("127.0.0.11", "127.0.0.12") as (primary, _):
+        failover_zone(zones, primary.port)
+        async with running(zones, workers=WORKERS) as runtime:
+            assert runtime.workers is not None
+            client = client_for(runtime)
+            before = await handled(runtime)
+            assert await answers(client) == {"127.0.0.11"}
+            assert grew(before, await handled(runtime)) == set(range(WORKERS))
+
+            primary.status = 503
+            await settle(runtime, lambda v: bool(v.endpoints_down))
+            await runtime.workers.sync()  # the view is delivered in order, before this request
+            served = runtime.responder.snapshot.health.version
+            assert set(runtime.workers.health_versions().values()) == {served}
+            before = await handled(runtime)
+            assert await answers(client) == {"127.0.0.12"}  # from every process:
+            assert grew(before, await handled(runtime)) == set(range(WORKERS))
+
+            primary.status = 200
+            await settle(runtime, lambda v: not v.endpoints_down)
+            await runtime.workers.sync()
+            assert await answers(client) == {"127.0.0.11"}
+
+
+async def test_a_reload_reaches_every_worker(zones: Path) -> None:
+    async with targets("127.0.0.11", "127.0.0.12") as (primary, _):
+        failover_zone(zones, primary.port, extra="records:\n  txt: {A: [192.0.2.1]}\n")
+        async with running(zones, workers=WORKERS) as runtime:
+            client = client_for(runtime)
+            assert await answers(client, "txt.hc.test.") == {"192.0.2.1"}
+            failover_zone(zones, primary.port, extra="records:\n  txt: {A: [192.0.2.2]}\n")
+            await runtime.reload()  # returns once every process has the new zones
+            before = await handled(runtime)
+            assert await answers(client, "txt.hc.test.") == {"192.0.2.2"}
+            assert grew(before, await handled(runtime)) == set(range(WORKERS))
+
+
+async def test_a_worker_that_dies_is_started_again(zones: Path) -> None:
+    async with targets("127.0.0.11", "127.0.0.12") as (primary, _):
+        failover_zone(zones, primary.port)
+        async with running(zones, workers=2) as runtime:
+            assert runtime.workers is not None
+            pid = runtime.workers.pids()[1]
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            await runtime.workers.exited(1)
+            await runtime.workers.wait_all_ready()  # after the restart
+            assert runtime.workers.restarts == 1
+            assert runtime.workers.pids()[1] != pid
+            assert runtime.not_ready() == []
+            assert await answers(client_for(runtime)) == {"127.0.0.11"}
+
+
+@pytest.mark.parametrize(
+    ("text", "count"), [("1", 1), ("4", 4), ("auto", len(os.sched_getaffinity(0)))]
+)
+def test_worker_count(text: str, count: int) -> None:
+    assert worker_count(text) == count
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "two", ""])
+def test_worker_count_rejects_nonsense(text: str) -> None:
+    with pytest.raises(ValueError, match="--workers"):
+        worker_count(text)
+
+
+async def test_metrics_and_readiness_cover_every_process(zones: Path) -> None:
+    async with targets("127.0.0.11", "127.0.0.12") as (primary, _):
+        failover_zone(zones, primary.port)
+        async with running(zones, workers=WORKERS, http=("127.0.0.1", 0)) as runtime:
+            await answers(client_for(runtime))
+            host, port = runtime.http_addresses[0]
+            async with httpx.AsyncClient(base_url=f"http://{host}:{port}", trust_env=False) as http:
+                assert (await http.get("/readyz")).json()["ready"] is True
+                text = (await http.get("/metrics")).text
+    assert f"gtm_dns_processes {float(WORKERS)}" in text
+    per_process = dict(re.findall(r'gtm_dns_process_messages_total\{process="(\d)"\} (\S+)', text))
+    assert set(per_process) == {"0", "1", "2"}
+    assert all(float(count) > 0 for count in per_process.values())
+    total = sum(float(count) for count in per_process.values())
+    labels = 'policy="failover",qtype="A",rcode="NOERROR",zone="hc.test."'
+    assert f"gtm_dns_queries_total{{{labels}}} {total}" in text
