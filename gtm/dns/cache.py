@@ -6,13 +6,14 @@ type and class, as wire bytes: what the fast path can read without parsing) and 
 *validity network* of the decision that made it: the network of clients around the first
 client over which nothing the decision read can change (the geo database network, narrowed
 by `network:` rules). An entry without one (static records, failover) serves everyone.
-Weighted draws are made for every query; what is cached is the rendering of each outcome
-(keyed by the pool drawn). Rotation happens after the cache: an entry keeps one rendering per
-rotation offset, and each query takes the next. Pure (no I/O, no clocks).
+A weighted draw is made for every query, against a cached list of its outcomes with their
+probabilities (`Entry.draw`), each rendered once. Rotation happens after the cache: an entry
+keeps one rendering per rotation offset, and each query takes the next. Pure (no I/O, no clocks).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -56,6 +57,15 @@ class Entry:
     turn: int = 0  # round-robin over the rotations
     scope: int = 0  # the ECS scope: the validity network's prefix length
     counter: tuple[str, str, int, int] = ("", "", 0, 0)  # (zone, policy, type, rcode): metrics
+    # A random draw's outcomes, instead of one answer: (cumulative probabilities, entries).
+    draw: tuple[tuple[float, ...], tuple[Entry, ...]] | None = None
+
+    def pick(self, point: float) -> Entry:
+        """This entry, or for a draw the outcome that `point` (uniform in [0, 1)) falls on."""
+        if self.draw is None:
+            return self
+        cumulative, entries = self.draw
+        return entries[min(bisect.bisect_right(cumulative, point), len(entries) - 1)]
 
     def __post_init__(self) -> None:
         self.scope = self.validity.prefixlen if self.validity is not None else 0
@@ -110,6 +120,8 @@ class AnswerCache:
     _size: int = 0
     sources: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Transport source addresses as (IP version, integer), for the fast path."""
+    per_query_draws: set[CacheKey] = field(default_factory=set)
+    """Questions whose draws have too many outcomes to list: drawn on the full path."""
 
     def find(self, key: CacheKey, client: IPAddress) -> Entry | None:
         """The entry for this question that holds for `client`, if any."""
@@ -151,6 +163,7 @@ class AnswerCache:
 
     def clear(self) -> None:
         self._slots.clear()
+        self.per_query_draws.clear()
         self._size = 0
 
     def __len__(self) -> int:

@@ -14,6 +14,7 @@ Malformed input of any kind only ever falls through to the full path, which judg
 from __future__ import annotations
 
 import ipaddress
+import random
 
 from gtm.dns.cache import MAX_SOURCES, AnswerCache, Entry
 
@@ -31,17 +32,17 @@ _PAYLOAD_CAP = 1232
 
 
 def fast_reply(
-    data: bytes, source: str, tcp: bool, cache: AnswerCache
+    data: bytes, source: str, tcp: bool, cache: AnswerCache, rng: random.Random
 ) -> tuple[bytes, Entry, bool] | None:
     """(reply, the entry it came from, whether the query had ECS), or None: take the full path."""
     try:
-        return _fast_reply(data, source, tcp, cache)
+        return _fast_reply(data, source, tcp, cache, rng)
     except Exception:  # a bug here must cost the fast path, never the answer
         return None
 
 
 def _fast_reply(
-    data: bytes, source: str, tcp: bool, cache: AnswerCache
+    data: bytes, source: str, tcp: bool, cache: AnswerCache, rng: random.Random
 ) -> tuple[bytes, Entry, bool] | None:
     size = len(data)
     # Header: not a response, opcode QUERY (byte 2's high five bits), one question, nothing
@@ -116,6 +117,8 @@ def _fast_reply(
     entry = cache.find_int(key, client[0], client[1])
     if entry is None:
         return None
+    if entry.draw is not None:  # a weighted answer: draw among its cached outcomes
+        entry = entry.pick(rng.random())
     _, flags2, flags3, plain_counts, opt_counts, tail = entry.next_rendering()
     if not has_opt:
         opt = b""

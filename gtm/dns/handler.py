@@ -76,7 +76,7 @@ class Responder:
         snapshot = self.snapshot
         stats = self.stats
         if self.fast:
-            hit = fast_reply(data, client, tcp, snapshot.cache)
+            hit = fast_reply(data, client, tcp, snapshot.cache, self.rng)
             if hit is not None:
                 reply, entry, ecs = hit
                 elapsed = time.perf_counter() - started

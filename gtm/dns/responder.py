@@ -34,8 +34,9 @@ from gtm.dns.wire import (
 )
 from gtm.geo.record import GeoDB
 from gtm.health.view import ALL_UP, HealthView
-from gtm.model import ANY, OPT, IPAddress
+from gtm.model import ANY, OPT, IPAddress, IPNetwork
 from gtm.policy.context import Client
+from gtm.policy.draws import outcomes
 
 IN, CLASS_ANY = 1, 255
 AXFR, IXFR, MAILB, MAILA = 252, 251, 253, 254
@@ -82,7 +83,7 @@ def respond(
     without, every message takes the full path, the reference the fast path is held to.
     """
     if fast:
-        hit = fast_reply(data, source, tcp, snap.cache)
+        hit = fast_reply(data, source, tcp, snap.cache, rng)
         if hit is not None:
             wire, entry, ecs = hit
             return Outcome(wire, entry.rcode, None, entry.zone, entry.qtype, entry.policy,
@@ -160,22 +161,33 @@ def _answer(
     entry = snap.cache.find(key, address) if cached else None
     hit = entry is not None
     if entry is None:
-        result = Lookup(query, tree, tcp, locate(address, snap), snap.health, rng).run()
-        if cached and not result.cacheable and result.rcode == Rcode.NOERROR and result.pool:
-            # A weighted draw: decided again for every query, but each outcome's rendering is
-            # reused (keyed by the pool drawn), so only the draw costs per query.
-            drawn = (key, result.pool)
-            entry = snap.cache.find(drawn, address)
-            hit = entry is not None
-            if entry is None:
-                entry = _entry(query, result, tree.zone.origin)
-                snap.cache.store(drawn, entry)
+        client = locate(address, snap)
+        result = Lookup(query, tree, tcp, client, snap.health, rng).run()
+        if cached and not result.cacheable and result.rcode == Rcode.NOERROR:
+            # A weighted draw: its outcomes are listed and cached once; each query then draws
+            # among them. Past MAX_OUTCOMES, each outcome is cached by the pool drawn instead.
+            entry = None
+            if key not in snap.cache.per_query_draws:
+                entry = _draw(query, tcp, tree, snap, client)
+                if entry is None:
+                    snap.cache.per_query_draws.add(key)
+            if entry is not None:
+                snap.cache.store(key, entry)
+            else:
+                drawn = (key, result.pool)
+                entry = snap.cache.find(drawn, address)
+                hit = entry is not None
+                if entry is None:
+                    entry = _entry(query, result, tree.zone.origin)
+                    snap.cache.store(drawn, entry)
         else:
             entry = _entry(query, result, tree.zone.origin)
             if cached and result.cacheable and result.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
                 snap.cache.store(key, entry)
             elif result.rotations > 1:
                 entry.turn = rng.randrange(result.rotations)  # uncached: a random order
+    if entry.draw is not None:
+        entry = entry.pick(rng.random())
     ecs = query.edns is not None and query.edns.ecs is not None
     return Outcome(
         _finish(entry, query, limit), entry.rcode, None, tree.zone.origin, query.qtype,
@@ -183,7 +195,29 @@ def _answer(
     )  # fmt: skip
 
 
-def _entry(first: Query, result: Result, zone: str) -> Entry:
+def _draw(
+    query: Query, tcp: bool, tree: ZoneTree, snap: Snapshot, client: Callable[[], Client]
+) -> Entry | None:
+    """An entry holding every outcome of the query's random draws, or None when too many."""
+    found = outcomes(lambda rng: Lookup(query, tree, tcp, client, snap.health, rng).run())
+    if found is None or any(result.rcode != Rcode.NOERROR for _, result in found):
+        return None
+    # Each outcome holds for the clients of its own validity network; the list, for all of
+    # them at once: the narrowest (they all contain the client).
+    validity = max((r.validity for _, r in found if r.validity is not None),
+                   key=lambda network: network.prefixlen, default=None)  # fmt: skip
+    entries = tuple(_entry(query, r, tree.zone.origin, validity) for _, r in found)
+    total, cumulative = 0.0, []
+    for probability, _ in found:
+        total += probability
+        cumulative.append(total)
+    first = entries[0]
+    return Entry(validity, 1, first.render, rcode=Rcode.NOERROR, policy=first.policy,
+                 zone=first.zone, qtype=first.qtype, question_length=first.question_length,
+                 draw=(tuple(c / total for c in cumulative), entries))  # fmt: skip
+
+
+def _entry(first: Query, result: Result, zone: str, validity: IPNetwork | None = None) -> Entry:
     """A cache entry for a result: renders it per rotation offset, without OPT, ready to be
     patched for any query of the same name and type."""
     # Rendered for a lower-case question, so the bytes do not depend on which client came
@@ -198,7 +232,8 @@ def _entry(first: Query, result: Result, zone: str) -> Entry:
         )  # fmt: skip
         return render(reply)
 
-    return Entry(result.validity, result.rotations, render_offset, rcode=result.rcode,
+    validity = result.validity if validity is None else validity
+    return Entry(validity, result.rotations, render_offset, rcode=result.rcode,
                  aa=result.aa, policy=result.policy, pool=result.pool, zone=zone,
                  qtype=first.qtype, question_length=len(first.question))  # fmt: skip
 

@@ -28,7 +28,7 @@ Handler = Callable[[bytes, str, bool], bytes | None]
 """(query wire, client IP address, is_tcp) -> reply wire, or None to send nothing."""
 
 MAX_MESSAGE = 65535  # a DNS message must fit a 2-byte TCP length prefix
-_BIND_ATTEMPTS = 5
+_BIND_ATTEMPTS = 20  # port 0: a busy host may hold the free UDP port for TCP often
 _BACKLOG = socket.SOMAXCONN
 _BATCH = 64  # datagrams read per readiness callback at most
 _LOG_INTERVAL = 10.0  # seconds between two log lines of one kind

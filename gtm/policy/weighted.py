@@ -33,12 +33,8 @@ def draw(targets: list[WeightedTarget], ctx: Context) -> WeightedTarget:
     if len(targets) == 1:
         return targets[0]
     ctx.random_draw = True
-    point = ctx.rng.random() * sum(wt.weight for wt in targets)
-    for wt in targets:
-        point -= wt.weight
-        if point < 0:
-            return wt
-    return targets[-1]  # float rounding at the very top of the range
+    # choices(), not random(): gtm.policy.draws can list every outcome of it
+    return ctx.rng.choices(targets, [wt.weight for wt in targets])[0]
 
 
 def _even(targets: list[WeightedTarget], ctx: Context) -> WeightedTarget:

@@ -75,6 +75,7 @@ COMMON = {
     "geo, no ECS: the source address": make(),
     "near, ECS": make("near.cache.test.", ecs=("10.0.48.0", 24)),
     "failover rotates": make("plain.cache.test."),
+    "weighted, drawn among cached outcomes": make("split.cache.test.", ecs=("10.0.16.0", 24)),
     "small payload": make("static.cache.test.", payload=512),
 }
 
@@ -90,7 +91,7 @@ def test_a_cached_common_query_is_answered_fast_with_the_full_paths_bytes(
         assert got is not None
         assert got == want, turn
     # And the hit really came from the fast path:
-    assert fast_reply(data, SOURCE, tcp, fast.cache) is not None
+    assert fast_reply(data, SOURCE, tcp, fast.cache, random.Random(1)) is not None
 
 
 def with_bytes(data: bytes, at: int, new: bytes) -> bytes:
@@ -134,7 +135,7 @@ def test_unusual_and_malformed_queries_take_the_full_path(data: bytes) -> None:
     fast, full = snapshot(), snapshot()
     respond(BASE, SOURCE, False, fast, random.Random(1))  # the name's answer is cached
     respond(make("static.cache.test.", edns=None), SOURCE, False, fast, random.Random(1))
-    assert fast_reply(data, SOURCE, False, fast.cache) is None
+    assert fast_reply(data, SOURCE, False, fast.cache, random.Random(1)) is None
     got, want = both(data, fast, full)
     assert got == want
 
@@ -144,7 +145,7 @@ def test_a_reply_too_big_for_the_clients_payload_takes_the_full_path() -> None:
     big = make("static.cache.test.", "TXT", payload=512)
     fast.cache.clear()
     respond(big, SOURCE, False, fast, random.Random(1))
-    hit = fast_reply(big, SOURCE, False, fast.cache)
+    hit = fast_reply(big, SOURCE, False, fast.cache, random.Random(1))
     reply = respond(big, SOURCE, False, fast, random.Random(1)).reply
     assert reply is not None
     assert (hit is None) == bool(dns.message.from_wire(reply).flags & dns.flags.TC)
@@ -176,7 +177,7 @@ def test_fuzzed_queries_get_the_full_paths_answer() -> None:
             else:
                 data += bytes(rng.randrange(256) for _ in range(rng.randint(1, 4)))
         wire = bytes(data)
-        hit = fast_reply(wire, SOURCE, False, fast.cache)
+        hit = fast_reply(wire, SOURCE, False, fast.cache, random.Random(1))
         if hit is None:
             got = respond(wire, SOURCE, False, fast, random.Random(1), fast=False).reply
         else:
@@ -185,3 +186,35 @@ def test_fuzzed_queries_get_the_full_paths_answer() -> None:
         want = respond(wire, SOURCE, False, full, random.Random(1), fast=False).reply
         assert got == want, wire.hex()
     assert fast_answers > 1_000  # many corruptions (the ID, flags, ECS bits) stay answerable
+
+
+WIDE = """
+zone: wide.test
+soa: {mname: ns1.wide.test, rname: h.wide.test}
+ns: [ns1.example.net]
+pools:
+%s
+policies:
+  wide: {weighted: {%s}}
+"""
+
+
+def test_a_draw_with_more_outcomes_than_listed_is_made_per_query() -> None:
+    """70 pools: past MAX_OUTCOMES the full path draws per query, each pool's answer cached."""
+    from gtm.config import load_zone_text
+    from gtm.dns.tree import ZoneSet
+
+    pools = "\n".join(f"  p{i}: {{endpoints: [192.0.2.{i}]}}" for i in range(70))
+    weights = ", ".join(f"p{i}: 1" for i in range(70))
+    zone = load_zone_text(WIDE % (pools, weights), "wide.test.yaml")
+    snap = Snapshot(ZoneSet.build([zone]))
+    rng = random.Random(3)
+    seen = set()
+    for n in range(700):
+        data = make("wide.wide.test.", qid=n)
+        assert fast_reply(data, SOURCE, False, snap.cache, rng) is None  # never a listed draw
+        reply = respond(data, SOURCE, False, snap, rng).reply
+        assert reply is not None
+        seen.add(dns.message.from_wire(reply).answer[0][0].to_text())
+    assert len(seen) > 50  # drawn per query, not once
+    assert len(snap.cache) == len(seen)  # each pool's answer rendered once

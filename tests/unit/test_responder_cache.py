@@ -180,4 +180,11 @@ def test_weighted_draws_per_query_but_renders_each_outcome_once() -> None:
     # 3:1 -> p(us) = 0.25; five standard deviations of the binomial
     sd = (n * 0.25 * 0.75) ** 0.5
     assert abs(counts["us"] - n * 0.25) <= 5 * sd
-    assert len(snap.cache) == 2  # one rendering per pool drawn, not one per query
+    # One cache entry lists both outcomes, each rendered once: only the draw is per query.
+    (entry,) = [slot.everyone for slot in snap.cache._slots.values()]
+    assert entry is not None
+    assert entry.draw is not None
+    cumulative, outcomes = entry.draw
+    assert cumulative == pytest.approx((0.75, 1.0))
+    assert [o.pool for o in outcomes] == ["eu", "us"]
+    assert all(len(o.renderings) == o.rotations for o in outcomes)
