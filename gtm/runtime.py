@@ -19,6 +19,7 @@ from gtm.dns.server import DnsServer
 from gtm.dns.tree import ZoneSet
 from gtm.errors import ServeError
 from gtm.events import EventLog
+from gtm.gctune import tune_gc
 from gtm.geo.geodb import GeoDBError, MaxMindGeoDB
 from gtm.geo.watched import GeoDBFile
 from gtm.health.checker import Checker
@@ -373,4 +374,5 @@ async def serve(config: ServeConfig) -> None:
     """Run `gtm serve` until SIGTERM or SIGINT."""
     runtime = Runtime(config)
     await runtime.start()
+    tune_gc()
     await runtime.wait()

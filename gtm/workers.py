@@ -33,6 +33,7 @@ from gtm.dns.handler import QueryStats, Responder
 from gtm.dns.responder import Snapshot
 from gtm.dns.server import DnsServer, TransportStats
 from gtm.dns.tree import ZoneSet
+from gtm.gctune import tune_gc
 from gtm.health.view import HealthView
 from gtm.model import Zone
 
@@ -350,6 +351,7 @@ class _Serving:
         if self.stopping.is_set():
             return
         await self.server.start()
+        tune_gc()
         self.conn.send(("ready", self.responder.snapshot.health.version))
         await self.stopping.wait()
         self.server.close()

@@ -21,10 +21,10 @@ from gtm.model import IPAddress, IPNetwork
 
 # The question key (see `question_key`), or with the pool a weighted draw chose.
 CacheKey = bytes | tuple[bytes, str]
-Rendering = tuple[bytes, int, int, bytes, bytes, bytes]
-"""One rendering, whole and in the parts the fast path splices: (wire, flag byte 2 and flag
-byte 3 without RD and CD, the four counts, the counts with one more additional record for an
-OPT, and everything after the question)."""
+Rendering = tuple[bytes, tuple[bytes, ...], bytes]
+"""One rendering, whole and in the parts the fast path splices: (wire, the header after the ID
+in 8 variants, everything after the question). The variant index is RD + 2 CD + 4 (an OPT
+record follows, counted in ARCOUNT)."""
 
 _RD_CD = 0x0110
 MAX_SOURCES = 65_536  # transport source addresses remembered as integers
@@ -86,19 +86,18 @@ class Entry:
     def _split(self, wire: bytes) -> Rendering:
         flags = int.from_bytes(wire[2:4], "big") & ~_RD_CD
         arcount = int.from_bytes(wire[10:12], "big")
-        counts_opt = wire[4:10] + (arcount + 1).to_bytes(2, "big")
-        return (
-            wire,
-            flags >> 8,
-            flags & 0xFF,
-            wire[4:12],
-            counts_opt,
-            wire[12 + self.question_length :],
-        )
+        heads = []
+        for variant in range(8):
+            bits = flags | (0x0100 if variant & 1 else 0) | (0x0010 if variant & 2 else 0)
+            counts = wire[4:10] + (arcount + (1 if variant & 4 else 0)).to_bytes(2, "big")
+            heads.append(bits.to_bytes(2, "big") + counts)
+        return wire, tuple(heads), wire[12 + self.question_length :]
 
 
 @dataclass(slots=True)
-class _Slot:
+class Slot:
+    """The entries of one question: one for everyone, or one per validity network."""
+
     everyone: Entry | None = None
     by_network: dict[tuple[int, int, int], Entry] = field(default_factory=dict)
     prefixes: dict[int, list[int]] = field(
@@ -116,10 +115,13 @@ class AnswerCache:
     max_entries: int = 200_000
     hits: int = 0
     misses: int = 0
-    _slots: dict[CacheKey, _Slot] = field(default_factory=dict)
+    slots: dict[CacheKey, Slot] = field(default_factory=dict)  # read directly by the fast path
     _size: int = 0
     sources: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Transport source addresses as (IP version, integer), for the fast path."""
+    shared: dict[object, dict[int, Rendering]] = field(default_factory=dict)
+    """Renderings by what they show: entries of clients in different networks that got the
+    same answer (most geo misses) share them, so a miss renders nothing new."""
     per_query_draws: set[CacheKey] = field(default_factory=set)
     """Questions whose draws have too many outcomes to list: drawn on the full path."""
 
@@ -129,7 +131,7 @@ class AnswerCache:
 
     def find_int(self, key: CacheKey, version: int, value: int) -> Entry | None:
         """`find` for a client given as IP version and integer."""
-        slot = self._slots.get(key)
+        slot = self.slots.get(key)
         if slot is not None:
             if slot.everyone is not None:
                 self.hits += 1
@@ -147,7 +149,7 @@ class AnswerCache:
     def store(self, key: CacheKey, entry: Entry) -> None:
         if self._size >= self.max_entries:
             self.clear()
-        slot = self._slots.setdefault(key, _Slot())
+        slot = self.slots.setdefault(key, Slot())
         validity = entry.validity
         if validity is None:
             slot.everyone = entry
@@ -162,7 +164,8 @@ class AnswerCache:
         self._size += 1
 
     def clear(self) -> None:
-        self._slots.clear()
+        self.slots.clear()
+        self.shared.clear()
         self.per_query_draws.clear()
         self._size = 0
 

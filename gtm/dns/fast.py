@@ -27,6 +27,8 @@ _OPTION_ECS = b"\x00\x08"
 # extended rcode 0 (only NOERROR and NXDOMAIN are cached), version 0, then the DO byte.
 _OPT_HEAD = b"\x00\x00\x29\x04\xd0\x00\x00"
 _OPT_DO = {True: b"\x80\x00", False: b"\x00\x00"}
+_OPT_PLAIN = {do: _OPT_HEAD + flags + b"\x00\x00" for do, flags in _OPT_DO.items()}  # no options
+_SCOPES = [bytes((n,)) for n in range(129)]
 _ECS_SIZES = {1: (4, 32), 2: (16, 128)}  # family -> (address bytes, max prefix)
 _PAYLOAD_CAP = 1232
 
@@ -72,8 +74,9 @@ def _fast_reply(
         return None
     limit = 65535 if tcp else 512
     option: bytes | None = None  # the client subnet option's data
-    client: tuple[int, int] | None = None  # (IP version, address as an integer)
-    do = b""
+    subnet: tuple[int, int] | None = None  # its (IP version, address as an integer)
+    variant = (data[2] & 0x01) | ((data[3] & 0x10) >> 3)  # RD, CD: see cache.Rendering
+    do = False
     if has_opt:
         # The OPT record: root owner, type 41, version 0, and it ends the message.
         rdata = question_end + 11
@@ -102,44 +105,48 @@ def _fast_reply(
                     return None  # two client subnet options: FORMERR, on the full path
                 option = data[pos + 4 : end]
             pos = end
-        do = _OPT_DO[data[question_end + 7] >= 0x80]
+        do = data[question_end + 7] >= 0x80
+        variant |= 4
         if option is not None:
             subnet = _subnet(option)
             if subnet is None:
                 return None  # malformed: FORMERR, on the full path
-            if option[2]:  # a source prefix above 0: the subnet is where the client is
-                client = subnet
     elif question_end != size:
         return None
-    if client is None:
-        client = cache.sources.get(source) or _source(source, cache)
-    key = data[_HEADER:name_end].lower() + data[name_end:question_end]
-    entry = cache.find_int(key, client[0], client[1])
-    if entry is None:
+    slot = cache.slots.get(data[_HEADER:name_end].lower() + data[name_end:question_end])
+    if slot is None:
         return None
+    entry = slot.everyone
+    if entry is None:  # answers by network: find the client's
+        if option is not None and option[2]:  # a source prefix above 0: the subnet counts
+            version, value = subnet  # type: ignore[misc]
+        else:
+            version, value = cache.sources.get(source) or _source(source, cache)
+        bits = 32 if version == 4 else 128
+        by_network = slot.by_network
+        for prefix in slot.prefixes.get(version, ()):
+            entry = by_network.get((version, prefix, value >> (bits - prefix)))
+            if entry is not None:
+                break
+        else:
+            return None
+    cache.hits += 1
     if entry.draw is not None:  # a weighted answer: draw among its cached outcomes
         entry = entry.pick(rng.random())
-    _, flags2, flags3, plain_counts, opt_counts, tail = entry.next_rendering()
-    if not has_opt:
-        opt = b""
-    elif option is None:
-        opt = _OPT_HEAD + do + b"\x00\x00"
-    else:
+    _, heads, tail = entry.next_rendering()
+    if option is not None:
         # The subnet echoed as it came, with our scope (RFC 7871 7.2.1: a /0 source, scope 0).
-        scope = entry.scope if option[2] else 0
         length = len(option)
         opt = b"".join((
-            _OPT_HEAD, do, (length + 4).to_bytes(2, "big"), b"\x00\x08",
-            length.to_bytes(2, "big"), option[:3], bytes((scope,)), option[4:],
+            _OPT_HEAD, _OPT_DO[do], (length + 4).to_bytes(2, "big"), b"\x00\x08",
+            length.to_bytes(2, "big"), option[:3], _SCOPES[entry.scope if option[2] else 0],
+            option[4:],
         ))  # fmt: skip
-    reply = b"".join((
-        data[:2],
-        bytes((flags2 | (data[2] & 0x01), flags3 | (data[3] & 0x10))),
-        opt_counts if has_opt else plain_counts,
-        data[_HEADER:question_end],
-        tail,
-        opt,
-    ))  # fmt: skip
+    elif has_opt:
+        opt = _OPT_PLAIN[do]
+    else:
+        opt = b""
+    reply = b"".join((data[:2], heads[variant], data[_HEADER:question_end], tail, opt))
     if len(reply) > limit:
         return None  # truncated: the full path renders that
     return reply, entry, option is not None

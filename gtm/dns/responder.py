@@ -178,13 +178,14 @@ def _answer(
                 entry = snap.cache.find(drawn, address)
                 hit = entry is not None
                 if entry is None:
-                    entry = _entry(query, result, tree.zone.origin)
+                    entry = _entry(query, result, tree.zone.origin, snap.cache)
                     snap.cache.store(drawn, entry)
-        else:
-            entry = _entry(query, result, tree.zone.origin)
-            if cached and result.cacheable and result.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
-                snap.cache.store(key, entry)
-            elif result.rotations > 1:
+        elif cached and result.cacheable and result.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
+            entry = _entry(query, result, tree.zone.origin, snap.cache)
+            snap.cache.store(key, entry)
+        else:  # answered once, not cached: ANY (which differs over UDP and TCP), SERVFAIL...
+            entry = _entry(query, result, tree.zone.origin, None)
+            if result.rotations > 1:
                 entry.turn = rng.randrange(result.rotations)  # uncached: a random order
     if entry.draw is not None:
         entry = entry.pick(rng.random())
@@ -206,7 +207,7 @@ def _draw(
     # them at once: the narrowest (they all contain the client).
     validity = max((r.validity for _, r in found if r.validity is not None),
                    key=lambda network: network.prefixlen, default=None)  # fmt: skip
-    entries = tuple(_entry(query, r, tree.zone.origin, validity) for _, r in found)
+    entries = tuple(_entry(query, r, tree.zone.origin, snap.cache, validity) for _, r in found)
     total, cumulative = 0.0, []
     for probability, _ in found:
         total += probability
@@ -217,9 +218,17 @@ def _draw(
                  draw=(tuple(c / total for c in cumulative), entries))  # fmt: skip
 
 
-def _entry(first: Query, result: Result, zone: str, validity: IPNetwork | None = None) -> Entry:
+def _entry(
+    first: Query,
+    result: Result,
+    zone: str,
+    cache: AnswerCache | None,
+    validity: IPNetwork | None = None,
+) -> Entry:
     """A cache entry for a result: renders it per rotation offset, without OPT, ready to be
-    patched for any query of the same name and type."""
+    patched for any query of the same name and type. Entries bound for `cache` that show the
+    same answer to the same question share their renderings (the ECS scope is in the OPT
+    record, patched later)."""
     # Rendered for a lower-case question, so the bytes do not depend on which client came
     # first; `patch` puts each client's question (and letter case) back.
     labels = tuple(label.lower() for label in first.qname_labels)
@@ -233,9 +242,13 @@ def _entry(first: Query, result: Result, zone: str, validity: IPNetwork | None =
         return render(reply)
 
     validity = result.validity if validity is None else validity
+    shows = (question_key(first.question), result.rcode,
+             tuple((d.outcome, d.addresses, d.ttl) for d in result.decisions))  # fmt: skip
+    renderings = cache.shared.setdefault(shows, {}) if cache is not None else {}
     return Entry(validity, result.rotations, render_offset, rcode=result.rcode,
                  aa=result.aa, policy=result.policy, pool=result.pool, zone=zone,
-                 qtype=first.qtype, question_length=len(first.question))  # fmt: skip
+                 qtype=first.qtype, question_length=len(first.question),
+                 renderings=renderings)  # fmt: skip
 
 
 def _finish(entry: Entry, query: Query, limit: int) -> bytes:

@@ -192,23 +192,31 @@ class DnsServer:
         try:
             reply = self.handler(query, client, is_tcp)
         except Exception:
-            self.stats.handler_errors += 1
-            self._throttle.log(
-                logging.ERROR,
-                "handler-error",
-                "transport=%s client=%s",
-                "tcp" if is_tcp else "udp",
-                client,
-                exc_info=True,
-            )
+            self.handler_failed(client, is_tcp)
             return None
         if reply is None:
             self.stats.dropped += 1
         elif len(reply) > MAX_MESSAGE:
-            self.stats.handler_errors += 1
-            self._throttle.log(logging.ERROR, "reply-too-big", "size=%d", len(reply))
+            self.reply_too_big(len(reply))
             return None
         return reply
+
+    def handler_failed(self, client: str, is_tcp: bool) -> None:
+        """Count and log (throttled) the exception being handled, which the handler raised."""
+        self.stats.handler_errors += 1
+        self._throttle.log(
+            logging.ERROR,
+            "handler-error",
+            "transport=%s client=%s",
+            "tcp" if is_tcp else "udp",
+            client,
+            exc_info=True,
+        )
+
+    def reply_too_big(self, size: int) -> None:
+        """Count and log (throttled) a reply that no DNS message can carry."""
+        self.stats.handler_errors += 1
+        self._throttle.log(logging.ERROR, "reply-too-big", "size=%d", size)
 
     def admit(self, connection: TcpConnection, client: str) -> bool:
         """Whether a new TCP connection may stay; counts it either way."""
@@ -258,27 +266,39 @@ class _UdpReader:
         stats = server.stats
         recvfrom = self._sock.recvfrom
         sendto = self._sock.sendto
-        answer = server.answer
-        for _ in range(_BATCH):
-            try:
-                data, addr = recvfrom(MAX_MESSAGE)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                # An ICMP error about an earlier reply (the client went away), on some kernels.
-                continue
-            stats.udp_queries += 1
-            reply = answer(data, addr[0], False)
-            if reply is None:
-                continue
-            try:
-                sendto(reply, addr)
-            except (BlockingIOError, InterruptedError):
-                stats.dropped += 1
-            except OSError as exc:
-                stats.dropped += 1
-                server._throttle.log(logging.WARNING, "udp-send-failed", "client=%s error=%s",
-                                     addr[0], exc.strerror or exc)  # fmt: skip
+        handler = server.handler
+        received = 0
+        try:
+            for _ in range(_BATCH):
+                try:
+                    data, addr = recvfrom(MAX_MESSAGE)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:
+                    # An ICMP error about an earlier reply (the client went away), on some kernels.
+                    continue
+                received += 1
+                try:
+                    reply = handler(data, addr[0], False)
+                except Exception:
+                    server.handler_failed(addr[0], False)
+                    continue
+                if reply is None:
+                    stats.dropped += 1
+                    continue
+                if len(reply) > MAX_MESSAGE:
+                    server.reply_too_big(len(reply))
+                    continue
+                try:
+                    sendto(reply, addr)
+                except (BlockingIOError, InterruptedError):
+                    stats.dropped += 1
+                except OSError as exc:  # e.g. EMSGSIZE: more than a datagram can carry
+                    stats.dropped += 1
+                    server._throttle.log(logging.WARNING, "udp-send-failed", "client=%s error=%s",
+                                         addr[0], exc.strerror or exc)  # fmt: skip
+        finally:
+            stats.udp_queries += received
 
     def close(self) -> None:
         if self.closed.is_set():

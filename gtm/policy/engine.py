@@ -70,7 +70,7 @@ def decide(
     family = 6 if qtype == AAAA else 4
     ctx = Context(family, client, health, rng, tracing=trace)
     ctx.note("policy", name=policy.key or policy.name, family=f"IPv{family}", ttl=policy.ttl)
-    if not any(pool.endpoints_of(family) for pool in pools_of(policy.root)):
+    if family not in _families(policy.root):
         ctx.note("nodata", reason=f"no pool of this policy has IPv{family} endpoints")
         return Decision(Outcome.NODATA, (), policy.ttl, trace=tuple(ctx.trace))
     pool = ctx.select(policy.root)
@@ -128,6 +128,23 @@ def arrange(addresses: Sequence[IPAddress], answers: int | None, offset: int) ->
     offset %= len(addresses)
     rotated = list(addresses[offset:]) + list(addresses[:offset])
     return rotated if answers is None else rotated[:answers]
+
+
+# Address families each policy tree has endpoints of, by the tree's identity: trees are
+# immutable, and walking one for every decision cost more than the rest of the decision.
+_FAMILIES: dict[int, tuple[Target, frozenset[int]]] = {}
+
+
+def _families(root: Target) -> frozenset[int]:
+    known = _FAMILIES.get(id(root))
+    if known is not None and known[0] is root:
+        return known[1]
+    pools = pools_of(root)
+    families = frozenset(f for f in (4, 6) if any(pool.endpoints_of(f) for pool in pools))
+    if len(_FAMILIES) >= 100_000:  # trees of zones reloaded away: start again
+        _FAMILIES.clear()
+    _FAMILIES[id(root)] = (root, families)
+    return families
 
 
 def pools_of(target: Target) -> list[Pool]:

@@ -181,7 +181,7 @@ def test_weighted_draws_per_query_but_renders_each_outcome_once() -> None:
     sd = (n * 0.25 * 0.75) ** 0.5
     assert abs(counts["us"] - n * 0.25) <= 5 * sd
     # One cache entry lists both outcomes, each rendered once: only the draw is per query.
-    (entry,) = [slot.everyone for slot in snap.cache._slots.values()]
+    (entry,) = [slot.everyone for slot in snap.cache.slots.values()]
     assert entry is not None
     assert entry.draw is not None
     cumulative, outcomes = entry.draw
