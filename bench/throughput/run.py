@@ -8,8 +8,9 @@ Every server gets the same geo database (built with `gtm geodb build`) and the s
 fresh pinned to CPU 1, warmed up for 1 s, then every mix is sent by dnsperf pinned to CPU 0
 (`-c 4 -T 1 -q 200 -l SECONDS -t 1`). Server CPU time (utime+stime of its process group, from
 /proc) before and after the dnsperf run, divided by the answers, gives µs of server CPU per
-answer. p99 latency comes from a separate, shorter `dnsperf -v` pass right after (per-query
-output costs dnsperf about 10% of its ceiling, so it is kept out of the q/s figure).
+answer. p99 latency comes from a separate, shorter `dnsperf -v -Q R` pass right after, at R =
+half the q/s the measured run reached (per-query output costs dnsperf about 10% of its ceiling,
+so it is kept out of the q/s figure).
 The table (medians over runs) is printed and written to bench/throughput/results.md.
 """
 
@@ -92,9 +93,13 @@ def group_cpu_seconds(pgid: int) -> float:
     return ticks / TICK
 
 
-def dnsperf_argv(mix: Mix, work: Path, port: int, seconds: float) -> list[str]:
+def dnsperf_argv(
+    mix: Mix, work: Path, port: int, seconds: float, rate: int | None = None
+) -> list[str]:
     argv = ["taskset", "-c", str(DNSPERF_CPU), "dnsperf", "-s", "127.0.0.1", "-p", str(port)]
     argv += ["-d", str(work / mix.file), *DNSPERF, "-l", f"{seconds:g}"]
+    if rate is not None:
+        argv += ["-Q", str(rate)]  # at most this many queries per second
     if mix.binary:
         argv.append("-B")
     if mix.ecs:
@@ -154,11 +159,11 @@ def measure(child: Child, mix: Mix, work: Path, port: int, args: argparse.Namesp
         avg_ms=_num(r"Average Latency \(s\):\s+([\d.]+)", text) * 1000,
         cpu_us=cpu * 1e6 / completed if completed else float("nan"),
     )
-    if args.p99_seconds > 0:
+    if args.p99_seconds > 0:  # latency at half the load this server just saturated at
         verbose = work / f"dnsperf-{child.name}-{mix.key}-v.txt"
-        run_dnsperf(
-            [*dnsperf_argv(mix, work, port, args.p99_seconds), "-v"], args.p99_seconds, verbose
-        )
+        half = max(1, int(sample.qps / 2))
+        argv = [*dnsperf_argv(mix, work, port, args.p99_seconds, rate=half), "-v"]
+        run_dnsperf(argv, args.p99_seconds, verbose)
         sample.p99_ms = p99_ms(verbose)
         verbose.unlink()
     return sample
@@ -181,10 +186,10 @@ def _ratio(results: dict, server: str, ref: str, mix: str) -> float | None:
 
 def table(results: dict, servers: list[str], mixes: list[Mix]) -> str:
     head = (
-        "| server | mix | queries/s | avg ms | p99 ms | lost | server CPU µs/answer "
-        "| CPU ÷ gdnsd | CPU ÷ PowerDNS |"
+        "| server | mix | queries/s | avg ms | p99 ms at ½ load | lost | server CPU µs/answer "
+        "| q/s per core | CPU ÷ gdnsd | CPU ÷ PowerDNS |"
     )
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
 
     def f(v: float | None, fmt: str) -> str:
         return "-" if v is None else format(v, fmt)
@@ -193,19 +198,21 @@ def table(results: dict, servers: list[str], mixes: list[Mix]) -> str:
         for key in servers:
             name = SERVERS[key].name
             if mix.weighted and not SERVERS[key].weighted:
-                lines.append(f"| {name} | {mix.title} | n/a | | | | | | |")
+                lines.append(f"| {name} | {mix.title} | n/a | | | | | | | |")
                 continue
             samples = [s for s in results.get((key, mix.key), []) if s]
             if not samples:
-                lines.append(f"| {name} | {mix.title} | failed | | | | | | |")
+                lines.append(f"| {name} | {mix.title} | failed | | | | | | | |")
                 continue
             qps = _med([s.qps for s in samples])
+            cpu = _med([s.cpu_us for s in samples])
             lines.append(
                 f"| {name} | {mix.title} | {f(qps, ',.0f')} "
                 f"| {f(_med([s.avg_ms for s in samples]), '.3f')} "
                 f"| {f(_med([s.p99_ms for s in samples]), '.3f')} "
                 f"| {f(_med([s.lost for s in samples]), '.0f')} "
-                f"| {f(_med([s.cpu_us for s in samples]), '.1f')} "
+                f"| {f(cpu, '.1f')} "
+                f"| {f(1e6 / cpu if cpu else None, ',.0f')} "
                 f"| {f(_ratio(results, key, 'gdnsd', mix.key), '.2f')} "
                 f"| {f(_ratio(results, key, 'pdns', mix.key), '.2f')} |"
             )
@@ -244,8 +251,10 @@ run(s), {args.seconds:g} s per mix; server pinned to CPU {SERVER_CPU}, dnsperf
   run ÷ answers. About 4 µs of it is the kernel's loopback UDP cost. dnsperf saturates near
   165k-200k q/s here, so above that q/s is a lower bound and the CPU figure is what compares.
 - **CPU ÷ gdnsd / ÷ PowerDNS**: this server's µs/answer over theirs in the same run (median).
-- **p99**: from a separate {args.p99_seconds:g} s `dnsperf -v` pass (per-query latencies) right
-  after the measured run; dnsperf 2.10 prints no percentiles. avg is dnsperf's own.
+- **p99 at ½ load**: from a separate {args.p99_seconds:g} s `dnsperf -v -Q R` pass (per-query
+  latencies) right after the measured run, at R = half the q/s that run reached; dnsperf 2.10
+  prints no percentiles. avg is dnsperf's own, at full load (queues included).
+- **q/s per core**: 10⁶ ÷ server CPU µs/answer: what one core of this server answers.
 - **mixes**: static = `static.geo.example.test A`; geo one /24 = `www.geo.example.test A` with a
   fixed ECS (`-E 8:…`); geo many /24s = 300,000 prebuilt queries in dnsperf's binary format
   (`-B`), each with its own ECS /24 (40% BR, 10% each DE, JP, US, 30% outside the database);
