@@ -8,6 +8,7 @@ objects ready to pack.
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -83,6 +84,54 @@ class Check:
     name: str | None = None  # the template's name, when it came from one
 
 
+DEFAULT_ASN = 64512  # the first private AS number (RFC 6996)
+
+
+@dataclass(frozen=True, slots=True)
+class Damping:
+    """Route flap damping in the spirit of RFC 2439.
+
+    Every withdrawal adds `penalty`; the penalty halves every `half_life` seconds. Above
+    `suppress`, the route is not announced again until the penalty has decayed below `reuse`;
+    the penalty is capped so that no route stays suppressed longer than `max_suppress`.
+    """
+
+    penalty: float = 1000.0
+    suppress: float = 2000.0
+    reuse: float = 750.0
+    half_life: float = 900.0
+    max_suppress: float = 3600.0
+
+    @property
+    def ceiling(self) -> float:
+        """The highest penalty: decays to `reuse` in exactly `max_suppress` seconds."""
+        return self.reuse * 2 ** (self.max_suppress / self.half_life)
+
+    def decayed(self, penalty: float, elapsed: float) -> float:
+        return penalty * math.pow(0.5, max(elapsed, 0.0) / self.half_life)
+
+
+@dataclass(frozen=True, slots=True)
+class AnycastSettings:
+    """A zone's `anycast:` section (docs/anycast.md)."""
+
+    asn: int = DEFAULT_ASN  # the PoPs' local AS unless a pool says otherwise
+    hold_down: float = 30.0  # seconds a withdrawn PoP must stay up before it announces again
+    damping: Damping | None = field(default_factory=Damping)  # None: no damping
+    withdraw_last: bool = False  # True: the last PoP of a prefix may withdraw it too
+    prepend_km: float = 2000.0  # how much farther each AS-path prepend makes a PoP look
+
+
+@dataclass(frozen=True, slots=True)
+class BgpAttributes:
+    """What a pool's anycast announcements carry besides the prefixes (`announce:` mapping)."""
+
+    asn: int | None = None  # None: the zone's `anycast.asn`
+    communities: tuple[str, ...] = ()  # "64512:100" or large "64512:1:2"
+    prepend: int = 0  # extra copies of the local AS in the path: a less preferred PoP
+    next_hop: str = "self"
+
+
 @dataclass(frozen=True, slots=True)
 class Pool:
     """One region / datacenter / PoP."""
@@ -92,7 +141,8 @@ class Pool:
     location: Location | None = None
     check: Check | None = None
     min_healthy: int = 1
-    announce: tuple[IPNetwork, ...] = ()
+    announce: tuple[IPNetwork, ...] = ()  # anycast prefixes (simulated BGP)
+    bgp: BgpAttributes = field(default_factory=lambda: BgpAttributes())
     # Derived once: the policy engine asks for a family's endpoints on every decision.
     _v4: tuple[IPAddress, ...] = field(init=False, repr=False, compare=False, default=())
     _v6: tuple[IPAddress, ...] = field(init=False, repr=False, compare=False, default=())
@@ -205,5 +255,6 @@ class Zone:
     policies: Mapping[str, Policy]  # owner -> policy
     pools: Mapping[str, Pool] = field(default_factory=dict)
     checks: Mapping[str, Check] = field(default_factory=dict)
+    anycast: AnycastSettings = field(default_factory=lambda: AnycastSettings())
     source: str = ""  # the file it came from
     digest: str = ""  # hash of the file's content, to tell reloads that changed nothing

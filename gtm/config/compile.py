@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import dnslib
 
 from gtm.config import names, reader
+from gtm.config.anycast import read_anycast
 from gtm.config.checks import read_checks
 from gtm.config.loader import Map, Node, load_yaml
 from gtm.config.policies import Declared, read_policies
@@ -28,12 +29,12 @@ from gtm.config.records import (
     read_records,
 )
 from gtm.errors import Reason
-from gtm.model import AAAA, CNAME, NS, SOA, A, Policy, RRset, Soa, Zone
+from gtm.model import AAAA, CNAME, NS, SOA, A, AnycastSettings, Policy, RRset, Soa, Zone
 
 DEFAULT_TTL = 300
 SOA_TIMES = {"refresh": 3600, "retry": 600, "expire": 1209600, "minimum": 60}
 TOP_REQUIRED = ("zone", "soa", "ns")
-TOP_OPTIONAL = ("ttl", "records", "checks", "pools", "policies")
+TOP_OPTIONAL = ("ttl", "records", "checks", "pools", "policies", "anycast")
 _PLACEHOLDER_ORIGIN = "zone.invalid."  # lets the rest be checked when `zone:` is bad
 _COLLIDING = {A: "A", AAAA: "AAAA", CNAME: "CNAME"}
 
@@ -87,6 +88,7 @@ def _build(r: Reasons, top: Map, data: bytes) -> tuple[Zone | None, str | None, 
     nameservers = _nameservers(r, fields["ns"], "ns") if "ns" in fields else []
     checks = read_checks(r, fields["checks"], "checks") if "checks" in fields else {}
     pools = read_pools(r, fields["pools"], "pools", checks) if "pools" in fields else {}
+    anycast = read_anycast(r, fields["anycast"], "anycast") if "anycast" in fields else None
     owners: dict[str, Owner] = {}
     if "records" in fields:
         owners = read_records(r, fields["records"], "records", base, zone_ttl)
@@ -112,6 +114,7 @@ def _build(r: Reasons, top: Map, data: bytes) -> tuple[Zone | None, str | None, 
             policies=policies,
             pools={name: pool for name, pool in pools.items() if pool is not None},
             checks={name: check for name, check in checks.items() if check is not None},
+            anycast=anycast or AnycastSettings(),
         ),
         origin,
         origin_line,

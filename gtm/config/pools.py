@@ -6,10 +6,11 @@ import re
 from collections.abc import Mapping
 
 from gtm.config import reader
+from gtm.config.anycast import read_announce
 from gtm.config.checks import read_check
 from gtm.config.loader import Map, Node, Scalar
 from gtm.config.reader import Reasons, join
-from gtm.model import Check, IPAddress, IPNetwork, Location, Pool
+from gtm.model import BgpAttributes, Check, IPAddress, IPNetwork, Location, Pool
 
 POOL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 KEYS = ("location", "check", "min_healthy", "announce")
@@ -71,14 +72,16 @@ def read_pool(
             )
 
     announce: tuple[IPNetwork, ...] | None = ()
+    bgp = BgpAttributes()
     if "announce" in fields:
-        announce = _announce(r, fields["announce"], join(path, "announce"))
+        read = read_announce(r, fields["announce"], join(path, "announce"))
+        announce, bgp = read if read is not None else (None, bgp)
 
     if len(r.items) > mark or not check_ok or not POOL_NAME.fullmatch(name):
         return None
     if endpoints is None or min_healthy is None or announce is None:
         return None
-    return Pool(name, endpoints, location, check, min_healthy, announce)
+    return Pool(name, endpoints, location, check, min_healthy, announce, bgp)
 
 
 def read_location(r: Reasons, node: Node, path: str) -> Location | None:
@@ -115,7 +118,3 @@ def _check(
         return checks[name], checks[name] is not None
     r.add(node, path, f"must be a check name or a check mapping, not {reader.describe(node)}")
     return None, False
-
-
-def _announce(r: Reasons, node: Node, path: str) -> tuple[IPNetwork, ...] | None:
-    return reader.unique(r, node, path, reader.network, "prefix", allow_scalar=True)
