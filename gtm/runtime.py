@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gtm.anycast.announcer import Announcer
 from gtm.dns.handler import Responder
 from gtm.dns.responder import Snapshot
 from gtm.dns.server import DnsServer
@@ -84,6 +85,7 @@ class Runtime:
         self.reload_passes = 0
         self.last_reload: ReloadResult | None = None
         self.events = EventLog()
+        self.anycast = Announcer(self.events)  # the simulated BGP speakers of `announce:` pools
         self.health = self._health_service(config)
         self._api: web.AppRunner | None = None
         self.http_addresses: list[tuple[str, int]] = []
@@ -99,6 +101,7 @@ class Runtime:
 
     def _on_health(self, view: HealthView) -> None:
         self._swap(health=view)
+        self.anycast.on_health(view)
         if self.workers is not None:
             self.workers.publish_health(view)
 
@@ -178,6 +181,8 @@ class Runtime:
         # distributed, the current votes) is in, bounded by the slowest check's timeout.
         self.health.set_zones(result.zones)
         await self.health.start(self._ready_timeout(result))
+        self.anycast.set_zones(result.zones)
+        await self.anycast.start(self.responder.snapshot.health)
         try:
             await self.server.start()
         except OSError as exc:
@@ -223,6 +228,7 @@ class Runtime:
             if result.changed:
                 self._publish(result)
                 self.health.set_zones(result.zones)
+                self.anycast.set_zones(result.zones)
                 if self.workers is not None:
                     await self.workers.sync()  # returns once every process answers the new zones
             self.last_reload = result
@@ -340,6 +346,7 @@ class Runtime:
                 await task
         if self._api is not None:
             await self._api.cleanup()
+        await self.anycast.stop()
         await self.health.stop()
         geodb = self._current_geodb()
         if geodb is not None:

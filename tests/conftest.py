@@ -39,7 +39,7 @@ async def redis_server() -> AsyncIterator[RedisServer]:
 async def api_node(tmp_path: Path) -> AsyncIterator[tuple[Runtime, Target, httpx.AsyncClient]]:
     """A node with the HTTP API (token "t") on a failover zone, its primary target, a client."""
     async with targets("127.0.0.11", "127.0.0.12") as (primary, _):
-        zones = failover_zone(tmp_path / "zones", primary.port)
+        zones = failover_zone(tmp_path / "zones", primary.port, announce="203.0.113.0/24")
         async with running(zones, http=("127.0.0.1", 0), api_token="t") as runtime:
             host, port = runtime.http_addresses[0]
             async with httpx.AsyncClient(base_url=f"http://{host}:{port}", trust_env=False) as http:

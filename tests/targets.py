@@ -74,10 +74,14 @@ async def targets(*hosts: str) -> AsyncIterator[list[Target]]:
             await target.stop()
 
 
-def failover_zone(directory: Path, port: int, *, interval: str = "300ms", timeout: str = "250ms",
-                  fall: int = 1, rise: int = 1, extra: str = "") -> Path:  # fmt: skip
+def failover_zone(
+    directory: Path, port: int, *, interval: str = "300ms", timeout: str = "250ms",
+    fall: int = 1, rise: int = 1, extra: str = "", announce: str = "",
+) -> Path:  # fmt: skip
     """A zone where `failover` answers the primary (127.0.0.11) while it is healthy, else the
-    backup (127.0.0.12); `latency` picks between them by measured RTT."""
+    backup (127.0.0.12); `latency` picks between them by measured RTT. With `announce` (a
+    prefix), both pools announce it (anycast)."""
+    bgp = f", announce: [{announce}]" if announce else ""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "hc.test.yaml").write_text(f"""
 zone: hc.test
@@ -87,8 +91,8 @@ checks:
   web: {{type: http, port: {port}, path: /health, interval: {interval}, timeout: {timeout},
         rise: {rise}, fall: {fall}}}
 pools:
-  primary: {{endpoints: [127.0.0.11], check: web, location: {{lat: 50.1, lon: 8.7}}}}
-  backup: {{endpoints: [127.0.0.12], check: web, location: {{lat: 39.0, lon: -77.5}}}}
+  primary: {{endpoints: [127.0.0.11], check: web, location: {{lat: 50.1, lon: 8.7}}{bgp}}}
+  backup: {{endpoints: [127.0.0.12], check: web, location: {{lat: 39.0, lon: -77.5}}{bgp}}}
 policies:
   failover: {{ttl: 1, failover: [primary, backup]}}
   fast: {{ttl: 1, latency: [primary, backup]}}

@@ -187,6 +187,18 @@ class RuntimeCollector(Collector):
         for index, (queries, _) in sorted(self.workers.items()):
             per_process.add_metric([str(index)], queries.total)
         yield per_process
+        updates = CounterMetricFamily("gtm_anycast_updates", "Simulated BGP updates sent, by "
+                                      "action", labels=["action"])  # fmt: skip
+        for action in ("announce", "withdraw"):
+            updates.add_metric([action], r.anycast.counts[action])
+        yield updates
+        routes = GaugeMetricFamily("gtm_anycast_route_announced", "1 while a PoP announces a "
+                                   "prefix, else 0", labels=["prefix", "pop", "zone"])  # fmt: skip
+        for rib in r.anycast.ribs.values():
+            for (_, prefix), state in sorted(rib.routes.items()):
+                pop = state.route.pop
+                routes.add_metric([prefix, pop.pool, pop.zone], int(state.announced))
+        yield routes
         if r.workers is not None:
             yield CounterMetricFamily("gtm_worker_restarts", "Worker processes started again "
                                       "after dying", value=r.workers.restarts)  # fmt: skip

@@ -146,6 +146,63 @@ SCHEMAS: dict[str, Any] = {
         pools=OBJ,
         policies=OBJ,
     ),
+    "AnycastRoute": obj(
+        [
+            "pop",
+            "zone",
+            "state",
+            "reason",
+            "pool_up",
+            "hold_down_left",
+            "penalty",
+            "suppressed",
+            "seconds_since_change",
+            "as_path",
+            "communities",
+            "next_hop",
+            "location",
+            "catchment_share",
+        ],
+        pop=STR,
+        zone=STR,
+        state={"enum": ["announced", "kept", "withdrawn", "hold-down", "suppressed"]},
+        reason=STR,
+        pool_up={"type": ["boolean", "null"]},
+        hold_down_left=NUM,
+        penalty=NUM,
+        suppressed=BOOL,
+        seconds_since_change=NNUM,
+        as_path={"type": "array", "items": INT},
+        communities={"type": "array", "items": STR},
+        next_hop=STR,
+        location=LOCATION,
+        catchment_share=NUM,
+    ),
+    "Anycast": obj(
+        ["prefixes", "updates", "sample", "zones"],
+        prefixes={
+            "type": "array",
+            "items": obj(
+                ["prefix", "announced", "pops"],
+                prefix=STR,
+                announced=BOOL,
+                pops={"type": "array", "items": ref("AnycastRoute")},
+            ),
+        },
+        updates={"type": "object", "additionalProperties": INT},
+        sample=obj(["places", "weighting"], places=INT, weighting=STR),
+        zones={
+            "type": "object",
+            "additionalProperties": obj(
+                ["asn", "hold_down", "damping", "withdraw_last", "prepend_km"],
+                asn=INT,
+                hold_down=NUM,
+                damping={"type": ["object", "null"]},
+                withdraw_last=BOOL,
+                prepend_km=NUM,
+            ),
+        },
+    ),
     "Explanation": obj(
         [
             "query",
@@ -303,6 +360,12 @@ PATHS: dict[str, Any] = {
                 "200": json_body(obj(["events"], events={"type": "array", "items": ref("Event")})),
                 "400": ERROR,
             },
+        }
+    },
+    "/v1/anycast": {
+        "get": {
+            "summary": "Anycast prefixes, the PoPs that announce them, and catchment shares",
+            "responses": {"200": json_body(ref("Anycast"))},
         }
     },
     "/v1/events/stream": {

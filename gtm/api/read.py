@@ -29,6 +29,12 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/explain", explain_route)
     app.router.add_get("/v1/events", events)
     app.router.add_get("/v1/events/stream", event_stream)
+    app.router.add_get("/v1/anycast", anycast)
+
+
+async def anycast(request: web.Request) -> web.Response:
+    """Prefixes, the PoPs announcing them, hold-down and damping, catchment shares."""
+    return web.json_response(request.app[RUNTIME].anycast.describe())
 
 
 async def zones(request: web.Request) -> web.Response:

@@ -1,5 +1,5 @@
 """GET /status: a live status page for people. One self-contained HTML page: it reads
-/v1/pools and follows /v1/events/stream, so it needs nothing but this server."""
+/v1/pools and /v1/anycast and follows /v1/events/stream, so it needs nothing but this server."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ PAGE = """<!doctype html>
 </style></head><body>
 <h1>gtm <span class="muted" id="version"></span> <span id="stale"></span></h1>
 <div id="pools">loading...</div>
+<div id="anycast"></div>
 <h2>Events</h2><table id="events"><tr><th>time</th><th>type</th><th>detail</th></tr></table>
 <script>
 const esc = s => String(s).replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;',
@@ -44,6 +45,25 @@ async function pools() {
   }
   document.getElementById('pools').innerHTML = html || 'no pools';
 }
+async function anycast() {
+  const data = await (await fetch('/v1/anycast')).json();
+  let html = data.prefixes.length ? '<h2>Anycast</h2>' : '';
+  for (const p of data.prefixes) {
+    html += `<h3><code>${esc(p.prefix)}</code> ${p.announced ? state('up') : state('down')}</h3>
+      <table><tr><th>PoP</th><th>state</th><th>reason</th><th>hold-down left</th>
+      <th>damping penalty</th><th>AS path</th><th>catchment</th></tr>`;
+    for (const r of p.pops) {
+      const s = r.state === 'announced' || r.state === 'kept' ? 'up' : 'down';
+      html += `<tr><td>${esc(r.pop)}</td><td><span class="${s}">${esc(r.state)}</span></td>
+        <td>${esc(r.reason)}</td><td>${r.hold_down_left.toFixed(1)} s</td>
+        <td>${r.penalty.toFixed(0)}${r.suppressed ? ' (suppressed)' : ''}</td>
+        <td><code>${r.as_path.join(' ')}</code></td>
+        <td>${(100 * r.catchment_share).toFixed(0)} %</td></tr>`;
+    }
+    html += '</table>';
+  }
+  document.getElementById('anycast').innerHTML = html;
+}
 function addEvent(e) {
   const row = document.getElementById('events').insertRow(1);
   const {id, at, type, ...rest} = e;
@@ -51,14 +71,14 @@ function addEvent(e) {
     <td><code>${esc(JSON.stringify(rest))}</code></td>`;
 }
 async function start() {
-  await pools();
+  await pools(); await anycast();
   const recent = await (await fetch('/v1/events?limit=20')).json();
   for (const e of recent.events.reverse()) addEvent(e);
   const stream = new EventSource('/v1/events/stream');
   stream.onmessage = stream.onerror = null;
-  for (const t of ['endpoint', 'pool', 'override', 'reload', 'geodb', 'health'])
-    stream.addEventListener(t, m => { addEvent(JSON.parse(m.data)); pools(); });
-  setInterval(pools, 5000);
+  for (const t of ['endpoint', 'pool', 'override', 'reload', 'geodb', 'health', 'anycast'])
+    stream.addEventListener(t, m => { addEvent(JSON.parse(m.data)); pools(); anycast(); });
+  setInterval(() => { pools(); anycast(); }, 5000);
 }
 start();
 </script></body></html>

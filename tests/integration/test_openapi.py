@@ -75,7 +75,7 @@ async def test_live_responses_validate(api_node) -> None:
         ("GET", "/v1/endpoints/192.0.2.1", {}),
         ("GET", "/v1/explain", {"params": {"name": "failover.hc.test", "client": "192.0.2.1"}}),
         ("GET", "/v1/explain", {"params": {"name": "failover.hc.test"}}),
-        ("GET", "/v1/events", {"params": {"limit": "5"}}),
+        ("GET", "/v1/events", {"params": {"limit": "5"}}), ("GET", "/v1/anycast", {}),
         ("GET", "/v1/events", {"params": {"limit": "x"}}),
         ("PUT", "/v1/overrides/pool/primary", {"json": {"state": "down", "reason": "test",
                                                         "expires_in": 60}, "headers": auth}),
