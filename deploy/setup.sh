@@ -2,7 +2,8 @@
 # Prepare a Debian/Ubuntu machine to run gtm from this checkout: system packages, then a
 # virtualenv in .venv with gtm installed. Idempotent: it installs only what is missing.
 #   deploy/setup.sh          to run gtm
-#   deploy/setup.sh --dev    to run the tests too (dnspython, pytest, ruff, mypy; dig, redis-server)
+#   deploy/setup.sh --dev    to run the tests too (dnspython, pytest, ruff, mypy, exabgp; dig,
+#                            redis-server, bird2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dev=0
@@ -18,6 +19,7 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "$dev" = 1 ]; then
   command -v dig >/dev/null || need+=(dnsutils)
   command -v redis-server >/dev/null || need+=(redis-server)
+  command -v bird >/dev/null || need+=(bird2)  # the BGP peer of the ExaBGP end-to-end test
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   sudo=""

@@ -1,4 +1,5 @@
-"""The `gtm` command: serve, validate, explain, geodb. Errors become messages and exit codes."""
+"""The `gtm` command: serve, validate, explain, geodb, check, override, announce, simulate.
+Errors become messages and exit codes."""
 
 from __future__ import annotations
 
@@ -134,11 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--json", action="store_true", help="print JSON")
 
+    from gtm.anycast.commands import add_parsers as add_anycast_parsers
     from gtm.geo.commands import add_geodb_parser
     from gtm.health.commands import add_parsers
 
     add_geodb_parser(commands)
     add_parsers(commands)
+    add_anycast_parsers(commands)
     return parser
 
 
@@ -158,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gtm.geo.commands import run_geodb
 
             return run_geodb(args)
+        if args.command in ("announce", "simulate"):
+            from gtm.anycast.commands import run_announce, run_simulate
+
+            return run_announce(args) if args.command == "announce" else run_simulate(args)
         if args.command in ("check", "override"):
             from gtm.health.commands import run_check, run_override
 
