@@ -152,6 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
         stream=sys.stderr,
     )
+    if args.log_level != "debug":
+        # One line per probe (httpx) or per scheduled job (APScheduler) at INFO drowns the
+        # events that matter once there are thousands of targets.
+        for noisy in ("httpx", "httpcore", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "validate":
             return _validate(args.path)
