@@ -155,8 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.log_level != "debug":
         # One line per probe (httpx) or per scheduled job (APScheduler) at INFO drowns the
         # events that matter once there are thousands of targets.
-        for noisy in ("httpx", "httpcore", "apscheduler"):
+        for noisy in ("httpx", "httpcore"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        # APScheduler warns once per late or skipped probe: thousands a minute on an
+        # overloaded agent. Overload shows in gtm_check_* metrics and in late votes instead.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
     try:
         if args.command == "validate":
             return _validate(args.path)
@@ -227,6 +230,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from gtm.dns.server import parse_listen
+    from gtm.process import install_uvloop
     from gtm.runtime import ServeConfig, serve
     from gtm.workers import worker_count
 
@@ -256,18 +260,9 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=logging.getLogger().level,
         **({"checker_name": args.name} if args.name else {}),
     )
-    _install_uvloop()
+    install_uvloop()
     asyncio.run(serve(config))
     return 0
-
-
-def _install_uvloop() -> None:
-    """uvloop where installed: the same asyncio API with a faster loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 if __name__ == "__main__":

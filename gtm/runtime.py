@@ -20,7 +20,6 @@ from gtm.dns.server import DnsServer
 from gtm.dns.tree import ZoneSet
 from gtm.errors import ServeError
 from gtm.events import EventLog
-from gtm.gctune import tune_gc
 from gtm.geo.geodb import GeoDBError, MaxMindGeoDB
 from gtm.geo.watched import GeoDBFile
 from gtm.health.checker import Checker
@@ -29,6 +28,7 @@ from gtm.health.redis_store import RedisHealthStore
 from gtm.health.service import HealthService
 from gtm.health.store import EmbeddedStore
 from gtm.health.view import HealthView
+from gtm.process import tune_gc
 from gtm.workers import WorkerConfig, WorkerPool
 from gtm.zoneset import ReloadResult, ZoneDirectory
 

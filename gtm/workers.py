@@ -33,9 +33,9 @@ from gtm.dns.handler import QueryStats, Responder
 from gtm.dns.responder import Snapshot
 from gtm.dns.server import DnsServer, TransportStats
 from gtm.dns.tree import ZoneSet
-from gtm.gctune import tune_gc
 from gtm.health.view import HealthView
 from gtm.model import Zone
+from gtm.process import install_uvloop, tune_gc
 
 log = logging.getLogger(__name__)
 
@@ -307,12 +307,7 @@ def worker_main(config: WorkerConfig, conn: multiprocessing.connection.Connectio
         format=f"%(asctime)s level=%(levelname)s logger=%(name)s worker={config.index} %(message)s",
     )
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the primary leads
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
+    install_uvloop()
     try:
         asyncio.run(_Serving(config, conn).run())
     except Exception:

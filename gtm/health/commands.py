@@ -99,8 +99,10 @@ def _env_path(name: str) -> Path | None:
 
 def run_check(args: argparse.Namespace) -> int:
     from gtm.health.agent import AgentConfig, run
+    from gtm.process import install_uvloop
 
     config = AgentConfig(args.redis, args.name, args.zones, args.location, args.cluster)
+    install_uvloop()
     asyncio.run(run(config))
     return 0
 

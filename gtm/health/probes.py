@@ -14,6 +14,7 @@ import errno
 import logging
 import ssl
 import time
+import zlib
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -132,22 +133,37 @@ def _literal(target: ProbeTarget) -> str:
     return f"[{address}]" if address.version == 6 else str(address)
 
 
+CLIENT_SHARDS = 64  # httpx clients per TLS mode; a probe's target picks one by its key
+
+
 class Prober:
-    """Runs probes; owns the shared httpx clients (one verifying, one not)."""
+    """Runs probes; owns the httpx clients (verifying or not, each in CLIENT_SHARDS shards).
+
+    Sharded because httpcore's pool scans every request and connection of its client on each
+    request: with one client for thousands of targets, that scan grew with the square of the
+    probes in flight and one agent could not hold 2,500 targets (bench/scale). A target keeps
+    its shard, so its probes never contend with more than a sixty-fourth of the others.
+    """
 
     def __init__(self, *, ca_file: str | None = None, user_agent: str = USER_AGENT) -> None:
         """`ca_file`: trust only these CAs (PEM), not the system store (tests, private CAs);
         `user_agent`: sent by http(s) probes (``f"{USER_AGENT} ({checker})"`` names a checker)."""
         self._user_agent = user_agent
-        self._clients: dict[bool, httpx.AsyncClient] = {
-            True: _client(_client_context(ca_file)),
-            False: _client(_unverified_context()),
-        }
+        self._contexts = {True: _client_context(ca_file), False: _unverified_context()}
+        self._clients: dict[tuple[bool, int], httpx.AsyncClient] = {}
+
+    def _client_for(self, target: ProbeTarget, verify: bool) -> httpx.AsyncClient:
+        shard = (verify, zlib.crc32(target.key.encode()) % CLIENT_SHARDS)
+        client = self._clients.get(shard)
+        if client is None:
+            client = self._clients[shard] = _client(self._contexts[verify])
+        return client
 
     async def aclose(self) -> None:
         """Close the httpx clients and their connections."""
         for client in self._clients.values():
             await client.aclose()
+        self._clients.clear()
 
     async def probe(self, target: ProbeTarget) -> ProbeResult:
         """Probe `target` once; never raises (except `asyncio.CancelledError`)."""
@@ -195,7 +211,7 @@ class Prober:
             "User-Agent": self._user_agent,
             "Accept-Encoding": "identity",
         }
-        client = self._clients[probe.tls_verify or probe.type == CheckType.HTTP]
+        client = self._client_for(target, probe.tls_verify or probe.type == CheckType.HTTP)
         rtt: float | None = None
         start = time.monotonic()
         try:
@@ -205,7 +221,9 @@ class Prober:
                     "GET",
                     url,
                     headers=headers,
-                    timeout=httpx.Timeout(probe.timeout),
+                    # httpx times out first where it can: a request it abandons itself closes
+                    # its socket, one cancelled from outside may not (encode/httpcore#1093).
+                    timeout=httpx.Timeout(probe.timeout * 0.9),
                     extensions=extensions,
                 ) as response,
             ):

@@ -1,7 +1,9 @@
-"""Garbage collector settings for the long-running server processes."""
+"""Process-level settings for gtm's long-running processes: the event loop and the garbage
+collector."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 
@@ -14,3 +16,12 @@ def tune_gc() -> None:
     """
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+
+
+def install_uvloop() -> None:
+    """uvloop where installed: the same asyncio API with a faster loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
