@@ -4,7 +4,9 @@ collector."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+from collections.abc import Iterator
 
 
 def tune_gc() -> None:
@@ -25,3 +27,20 @@ def install_uvloop() -> None:
     except ImportError:
         return
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside the block (reference counting still frees).
+
+    Loading zones builds millions of objects that all survive, and each full collection on the
+    way scans all of them: with 1,000 zones, 82 full collections took 12 of the load's 17 s.
+    Loading makes no cyclic garbage worth collecting meanwhile.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -15,6 +15,7 @@ from pathlib import Path
 from gtm.config import load_zone_file, zone_files
 from gtm.errors import ConfigError, Reason
 from gtm.model import Zone
+from gtm.process import collector_paused
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ class ZoneDirectory:
 
     def reload(self) -> ReloadResult:
         """Read every file whose content changed; never lose a zone to a bad edit."""
+        with collector_paused():
+            return self._reload()
+
+    def _reload(self) -> ReloadResult:
         if not self.path.is_dir():
             reason = Reason(str(self.path), 0, "", "zones directory does not exist")
             return ReloadResult(tuple(self.good.values()), errors=(reason,))
