@@ -3,7 +3,7 @@
 # virtualenv in .venv with gtm installed. Idempotent: it installs only what is missing.
 #   deploy/setup.sh          to run gtm
 #   deploy/setup.sh --dev    to run the tests too (dnspython, pytest, ruff, mypy, exabgp; dig,
-#                            redis-server, bird2)
+#                            redis-server, bird2, unbound)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dev=0
@@ -20,6 +20,7 @@ if [ "$dev" = 1 ]; then
   command -v dig >/dev/null || need+=(dnsutils)
   command -v redis-server >/dev/null || need+=(redis-server)
   command -v bird >/dev/null || need+=(bird2)  # the BGP peer of the ExaBGP end-to-end test
+  command -v unbound >/dev/null || need+=(unbound)  # the recursive resolver of the e2e tests
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   sudo=""

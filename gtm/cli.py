@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -112,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         "auto: one per CPU (env GTM_WORKERS; default 1)",
     )
 
+    commands.add_parser(
+        "schema", help="print the JSON Schema of zone files (for editors; gtm validate decides)"
+    )
     validate = commands.add_parser("validate", help="check zone files; print every error")
     validate.add_argument("path", type=Path, help="a zone file or a directory of them")
 
@@ -161,6 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # overloaded agent. Overload shows in gtm_check_* metrics and in late votes instead.
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
     try:
+        if args.command == "schema":
+            from gtm.config.schema import zone_schema
+
+            print(json.dumps(zone_schema(), indent=2))
+            return 0
         if args.command == "validate":
             return _validate(args.path)
         if args.command == "explain":
@@ -185,23 +194,44 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _validate(path: Path) -> int:
     from gtm.config import validate_path
+    from gtm.process import collector_paused
 
     if not path.exists():
         print(f"{path}: no such file or directory", file=sys.stderr)
         return 1
-    reasons = validate_path(path)
+    with collector_paused():  # many zones: see collector_paused
+        reasons = validate_path(path)
     for reason in reasons:
         print(reason)
     if reasons:
         print(f"{len(reasons)} error(s)", file=sys.stderr)
         return 1
     print(f"{path}: ok", file=sys.stderr)
+    _print_failover_bounds(path)
     return 0
 
 
-def _explain(args: argparse.Namespace) -> int:
-    import json
+def _print_failover_bounds(path: Path) -> None:
+    """The worst-case failover time of every health-checked name (docs/operations.md)."""
+    from gtm.config import load_zone_file, zone_files
+    from gtm.config.reader import format_seconds
+    from gtm.policy.timing import failover_bounds
 
+    bounds = [b for file in (zone_files(path) if path.is_dir() else [path])
+              for b in failover_bounds(load_zone_file(file))]  # fmt: skip
+    if not bounds:
+        return
+    print("worst-case failover: check interval x fall + timeout to notice, then the TTL")
+    width = max(len(b.name) for b in bounds)
+    for b in bounds:
+        print(
+            f"  {b.name:<{width}}  {format_seconds(b.worst):>7} = "
+            f"{format_seconds(b.interval)} x {b.fall} + {format_seconds(b.timeout)} "
+            f"(pool {b.pool}) + TTL {b.ttl}s"
+        )
+
+
+def _explain(args: argparse.Namespace) -> int:
     from gtm.dns.responder import Snapshot
     from gtm.dns.tree import ZoneSet
     from gtm.explain import ExplainError, explain, format_text

@@ -1,0 +1,54 @@
+"""How long a failure can take to reach clients, per health-checked policy name. Pure.
+
+A pool's failure is noticed by the time `fall` probes in a row have failed: at most
+`interval x fall + timeout` after it starts (the first failing probe may come an interval
+after the last good one, and the last one fails only at its timeout; a crash seen by the
+crash watch, or `fall` confirmations sped up as doubtful, take less). Resolvers may then keep
+the old answer for the policy's TTL. `gtm validate` prints the sum for every name whose pools
+have checks, so TTLs can be chosen against the failover time an operator needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gtm.model import Zone
+from gtm.policy.engine import pools_of
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverBound:
+    name: str
+    pool: str  # the slowest checked pool the name can answer with
+    interval: float
+    fall: int
+    timeout: float
+    ttl: int
+
+    @property
+    def detect(self) -> float:
+        return self.interval * self.fall + self.timeout
+
+    @property
+    def worst(self) -> float:
+        return self.detect + self.ttl
+
+
+def failover_bounds(zone: Zone) -> list[FailoverBound]:
+    """One bound per policy name with at least one health-checked pool, by name."""
+    found = []
+    for policy in sorted(zone.policies.values(), key=lambda p: p.name):
+        checked = [p for p in pools_of(policy.root) if p.check is not None]
+        if not checked:
+            continue
+        slowest = max(checked, key=lambda p: _detect(p.check))
+        check = slowest.check
+        assert check is not None
+        found.append(FailoverBound(policy.name, slowest.name, check.interval, check.fall,
+                                   check.timeout, policy.ttl))  # fmt: skip
+    return found
+
+
+def _detect(check: object) -> float:
+    interval, fall, timeout = (getattr(check, k) for k in ("interval", "fall", "timeout"))
+    return float(interval * fall + timeout)
