@@ -21,8 +21,18 @@ def env(name: str) -> str | None:
 
 
 def redis_url(text: str) -> str:
-    if urlparse(text).scheme not in ("redis", "rediss", "unix"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a redis://, rediss:// or unix:// URL")
+    scheme = urlparse(text).scheme
+    if scheme == "redis+sentinel":
+        from gtm.health.redis_store import sentinel_address
+
+        try:
+            sentinel_address(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    elif scheme not in ("redis", "rediss", "unix"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a redis://, rediss://, unix:// or redis+sentinel:// URL"
+        )
     return text
 
 

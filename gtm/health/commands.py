@@ -123,7 +123,7 @@ def run_override(args: argparse.Namespace) -> int:
 
 async def _through_redis(args: argparse.Namespace) -> int:
     from gtm.health.keys import Keys
-    from gtm.health.redis_store import ERRORS, clear_override, connect, write_override
+    from gtm.health.redis_store import ERRORS, clear_override, close, connect, write_override
 
     client = connect(args.redis)
     keys = Keys(args.cluster)
@@ -142,7 +142,7 @@ async def _through_redis(args: argparse.Namespace) -> int:
         print(f"gtm override: Redis: {exc}", file=sys.stderr)
         return 1
     finally:
-        await client.aclose()
+        await close(client)
 
 
 def _through_api(args: argparse.Namespace) -> int:

@@ -20,8 +20,10 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import redis.asyncio as aioredis
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
 from gtm import __version__
@@ -38,10 +40,57 @@ ERRORS = (RedisError, OSError, ConnectionError, asyncio.TimeoutError)
 
 
 def connect(url: str) -> aioredis.Redis:
-    return aioredis.from_url(
-        url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT,
-        health_check_interval=10, decode_responses=True,
-    )  # fmt: skip
+    """A client for `redis://`, `rediss://`, `unix://`, or `redis+sentinel://` (see
+    `sentinel_address`): through Sentinel, the client asks the sentinels for the current
+    master and asks again when it fails over."""
+    options: dict[str, Any] = {
+        "socket_timeout": SOCKET_TIMEOUT, "socket_connect_timeout": SOCKET_TIMEOUT,
+        "decode_responses": True,
+    }  # fmt: skip
+    if url.startswith(SENTINEL_SCHEME + "://"):
+        sentinels, service, db, password = sentinel_address(url)
+        sentinel = Sentinel(sentinels, sentinel_kwargs={**options}, **options)  # type: ignore[no-untyped-call]
+        master: aioredis.Redis = sentinel.master_for(service, db=db, password=password)
+        _SENTINELS[id(master)] = list(sentinel.sentinels)
+        return master
+    return aioredis.from_url(url, health_check_interval=10, **options)
+
+
+SENTINEL_SCHEME = "redis+sentinel"
+_SENTINELS: dict[int, list[aioredis.Redis]] = {}  # a master's sentinel clients, to close
+
+
+async def close(client: aioredis.Redis) -> None:
+    """Close a client from `connect`, and its sentinel connections if it has any."""
+    await client.aclose()
+    for sentinel in _SENTINELS.pop(id(client), []):
+        await sentinel.aclose()
+
+
+def sentinel_address(url: str) -> tuple[list[tuple[str, int]], str, int, str | None]:
+    """`redis+sentinel://[:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/SERVICE[/DB]` ->
+    (sentinels, the monitored master's service name, database, the master's password).
+    Sentinels default to port 26379. Raises ValueError for anything else."""
+    rest = url[len(SENTINEL_SCHEME) + 3 :]
+    hosts_part, slash, path = rest.partition("/")
+    password = None
+    if "@" in hosts_part:
+        auth, hosts_part = hosts_part.rsplit("@", 1)
+        password = unquote(auth.split(":", 1)[1] if ":" in auth else auth) or None
+    sentinels = []
+    for host in filter(None, hosts_part.split(",")):
+        name, colon, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+        if not colon:
+            name, port = host.strip("[]"), "26379"
+        if not port.isdigit() or not name:
+            raise ValueError(f"bad sentinel address {host!r} in {url!r}")
+        sentinels.append((name.strip("[]"), int(port)))
+    parts = [part for part in path.split("/") if part]
+    if not slash or not parts or not sentinels:
+        raise ValueError(f"{url!r}: write redis+sentinel://HOST[:PORT][,HOST[:PORT]]/SERVICE[/DB]")
+    if len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+        raise ValueError(f"{url!r}: after the service name only a database number may follow")
+    return sentinels, parts[0], int(parts[1]) if len(parts) == 2 else 0, password
 
 
 class RedisHealthStore:
@@ -104,7 +153,7 @@ class RedisHealthStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._redis is not None:
-            await self._redis.aclose()
+            await close(self._redis)
 
     async def set_override(self, override: Override) -> None:
         await write_override(self._client(), self.keys, override)
@@ -280,7 +329,7 @@ class RedisVoteWriter:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self.client.aclose()
+        await close(self.client)
 
     async def _run(self) -> None:
         backoff = BACKOFF_MIN
