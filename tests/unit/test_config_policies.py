@@ -261,6 +261,7 @@ def test_pool_only_kinds() -> None:
           b: {latency: [a, plain, nowhere]}
           c: {geoproximity: {eu: {bias: 1.5}}}
           d: {latency: [{failover: [eu]}]}
+          e: {geoproximity: {a: {}}}
         """
     )
     assert got == [
@@ -269,6 +270,7 @@ def test_pool_only_kinds() -> None:
         (3, "policies.b.latency[2]", "unknown pool 'nowhere'"),
         (4, "policies.c.geoproximity.eu.bias", "must be an integer, not a number"),
         (5, "policies.d.latency[0]", "must be a string, not a mapping"),
+        (6, "policies.e.geoproximity.a", "geoproximity chooses among pools: 'a' is a policy"),
     ]
 
 

@@ -403,3 +403,10 @@ def test_deleting_any_line_of_the_example_never_crashes() -> None:
             reasons.append(len(exc.reasons))
     assert reasons
     assert all(count > 0 for count in reasons)
+
+
+def test_an_rname_mailbox_with_a_dot_before_the_at_is_refused() -> None:
+    text = MINIMAL.replace("hostmaster@example.test", "host.master@example.test")
+    with pytest.raises(ConfigError) as raised:
+        load_zone_text(text, "m.yaml")
+    assert [r.message for r in raised.value.reasons] == ["the part before '@' cannot have a dot"]
