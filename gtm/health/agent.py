@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from gtm.errors import ServeError
 from gtm.health.checker import Checker
 from gtm.health.keys import Keys
 from gtm.health.redis_store import ERRORS, RedisVoteWriter
-from gtm.health.targets import targets
+from gtm.health.targets import ProbeTarget, targets
 from gtm.model import Location
 from gtm.zoneset import ZoneDirectory
 
@@ -29,6 +31,13 @@ class AgentConfig:
     location: Location | None = None
     cluster: str = "default"
     watch_interval: float = 1.0
+    shard: int = 0  # with `shards` > 1: probe only the targets of this shard
+    shards: int = 1
+
+
+def shard_of(key: str, shards: int) -> int:
+    """The shard a probe target belongs to: stable across processes and restarts."""
+    return zlib.crc32(key.encode()) % shards
 
 
 class Agent:
@@ -51,7 +60,7 @@ class Agent:
         if not result.zones:
             raise ServeError(f"no valid zone in {self.config.zones}")
         self.writer.start()
-        self.checker.set_targets(targets(result.zones))
+        self.checker.set_targets(self._mine(targets(result.zones)))
         await self.checker.start()
         if signals:
             loop = asyncio.get_running_loop()
@@ -59,9 +68,10 @@ class Agent:
             loop.add_signal_handler(signal.SIGINT, self._stopping.set)
         self._watch = asyncio.create_task(self._follow_zones(), name="agent-zones")
         where = self.config.location
-        log.info("event=checker-started name=%s location=%s targets=%d", self.config.name,
-                 "-" if where is None else f"{where.lat},{where.lon}",
-                 len(targets(result.zones)))  # fmt: skip
+        log.info("event=checker-started name=%s location=%s targets=%d shard=%d/%d",
+                 self.config.name, "-" if where is None else f"{where.lat},{where.lon}",
+                 len(self._mine(targets(result.zones))), self.config.shard,
+                 self.config.shards)  # fmt: skip
 
     def stop(self) -> None:
         self._stopping.set()
@@ -89,13 +99,23 @@ class Agent:
             for reason in result.errors:
                 log.error("event=zone-rejected error=%r", str(reason))
             if result.changed:
-                self.checker.set_targets(targets(result.zones))
+                self.checker.set_targets(self._mine(targets(result.zones)))
+
+    def _mine(self, found: Mapping[str, ProbeTarget]) -> dict[str, ProbeTarget]:
+        """The targets this process probes: all, or its shard's (`gtm check --workers`)."""
+        c = self.config
+        return {k: t for k, t in found.items() if c.shards <= 1 or shard_of(k, c.shards) == c.shard}
 
     async def _withdraw(self) -> None:
-        """On a clean stop, delete this agent's votes: the others decide at once."""
+        """On a clean stop, delete this agent's votes: the others decide at once. A shard
+        deletes only its own targets' votes, so the other shards' stand."""
         with contextlib.suppress(*ERRORS):
             pattern = self.keys.vote(self.config.name, "*")
             keys = [k async for k in self.writer.client.scan_iter(match=pattern, count=1000)]
+            c = self.config
+            if c.shards > 1:
+                prefix = len(self.keys.vote(c.name, ""))
+                keys = [k for k in keys if shard_of(k[prefix:], c.shards) == c.shard]
             if keys:
                 await self.writer.client.delete(*keys)
 
