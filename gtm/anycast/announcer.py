@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gtm.anycast.catchment import shares
-from gtm.anycast.model import PoP, Route
+from gtm.anycast.model import PoP, Route, pops_of
 from gtm.anycast.places import PLACES
 from gtm.anycast.rib import Rib, RouteState, Update
 from gtm.events import EventLog
@@ -26,19 +26,6 @@ from gtm.model import Pool, Zone
 
 log = logging.getLogger(__name__)
 TICK = 1.0  # seconds between steps when no health view arrives (hold-down, damping decay)
-
-
-def pops_of(zone: Zone) -> list[tuple[PoP, Pool]]:
-    """The zone's pools that announce prefixes, as PoPs (with the pool, for its health)."""
-    found = []
-    for pool in zone.pools.values():
-        if pool.announce:
-            bgp = pool.bgp
-            pop = PoP(zone.origin, pool.name, pool.location, pool.announce,
-                      bgp.asn if bgp.asn is not None else zone.anycast.asn,
-                      bgp.communities, bgp.prepend, bgp.next_hop)  # fmt: skip
-            found.append((pop, pool))
-    return found
 
 
 class Announcer:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from gtm.anycast.announcer import Announcer, pops_of
+from gtm.anycast.announcer import Announcer
 from gtm.anycast.exabgp import Answer, answer, command
+from gtm.anycast.model import pops_of
 from gtm.anycast.rib import Update
 from gtm.errors import ServeError
 from gtm.health.checker import Checker

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gtm.model import AnycastSettings, Damping, IPNetwork, Location
+from gtm.model import AnycastSettings, Damping, IPNetwork, Location, Pool, Zone
 
-__all__ = ["AnycastSettings", "Damping", "PoP", "Route"]
+__all__ = ["AnycastSettings", "Damping", "PoP", "Route", "pops_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +45,16 @@ class Route:
     @property
     def key(self) -> tuple[str, str]:
         return self.pop.key, str(self.prefix)
+
+
+def pops_of(zone: Zone) -> list[tuple[PoP, Pool]]:
+    """The zone's pools that announce prefixes, as PoPs (with the pool, for its health)."""
+    found = []
+    for pool in zone.pools.values():
+        if pool.announce:
+            bgp = pool.bgp
+            pop = PoP(zone.origin, pool.name, pool.location, pool.announce,
+                      bgp.asn if bgp.asn is not None else zone.anycast.asn,
+                      bgp.communities, bgp.prepend, bgp.next_hop)  # fmt: skip
+            found.append((pop, pool))
+    return found

@@ -13,9 +13,8 @@ import random
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from gtm.anycast.announcer import pops_of
 from gtm.anycast.catchment import Place, catchment
-from gtm.anycast.model import PoP
+from gtm.anycast.model import PoP, pops_of
 from gtm.anycast.rib import Rib
 from gtm.geo.record import GeoRecord
 from gtm.health.view import ALL_UP, HealthView

@@ -26,6 +26,8 @@ PURE = [
     "anycast/rib.py",
     "anycast/catchment.py",
     "anycast/places.py",
+    "anycast/simulate.py",
+    "anycast/exabgp.py",
     "geo/record.py",
     "geo/distance.py",
     "health/view.py",
