@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import platform
 import select
 import signal
 import socket
@@ -207,3 +208,20 @@ def _apt(argv: list[str], log: Path) -> int:
         except (OSError, subprocess.TimeoutExpired) as exc:
             out.write(f"{argv}: {exc}\n".encode())
             return 1
+
+
+def machine() -> str:
+    """CPU count and model, distribution, kernel and Python: the line results start with."""
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    distro = platform.system()
+    for line in Path("/etc/os-release").read_text().splitlines():
+        if line.startswith("PRETTY_NAME="):
+            distro = line.split("=", 1)[1].strip('"')
+    return (
+        f"{os.cpu_count()} CPUs ({model}), {distro}, Linux {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import shlex
 import shutil
@@ -47,7 +46,7 @@ from measure import (  # noqa: E402
     serve_once,
     warm_queries,
 )
-from procs import install, run_quiet, stop_all  # noqa: E402
+from procs import install, machine, run_quiet, stop_all  # noqa: E402
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -197,22 +196,6 @@ def own_cpu() -> float:
         usage = resource.getrusage(who)
         total += usage.ru_utime + usage.ru_stime
     return total
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    distro = platform.system()
-    for line in Path("/etc/os-release").read_text().splitlines():
-        if line.startswith("PRETTY_NAME="):
-            distro = line.split("=", 1)[1].strip('"')
-    return (
-        f"{os.cpu_count()} CPUs ({model}), {distro}, Linux {platform.release()}, "
-        f"Python {platform.python_version()}"
-    )
 
 
 def write_results(

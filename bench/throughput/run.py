@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import signal
 import statistics
@@ -33,7 +32,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))  # bench/procs.py, shared by the benchmarks
 
 from data import MIX_KEYS, MIXES, Mix, build_geodb, ecs_hex, write_query_files  # noqa: E402
-from procs import Child, stop_all  # noqa: E402
+from procs import Child, machine, stop_all  # noqa: E402
 from servers import SERVERS, ensure_installed, fresh_dir  # noqa: E402
 
 SERVER_CPU = 1
@@ -217,22 +216,6 @@ def table(results: dict, servers: list[str], mixes: list[Mix]) -> str:
                 f"| {f(_ratio(results, key, 'pdns', mix.key), '.2f')} |"
             )
     return "\n".join(lines)
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    distro = ""
-    for line in Path("/etc/os-release").read_text().splitlines():
-        if line.startswith("PRETTY_NAME="):
-            distro = line.split("=", 1)[1].strip('"')
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), {distro}, Linux {platform.release()}, "
-        f"Python {platform.python_version()}"
-    )
 
 
 def write_results(path: Path, body: str, args: argparse.Namespace, versions: dict) -> None:

@@ -42,7 +42,6 @@ class Announcer:
         self.clock = clock
         self.ribs: dict[str, Rib] = {}
         self.pools: dict[str, Pool] = {}  # PoP key -> pool
-        self.pops: dict[str, PoP] = {}
         self.view: HealthView = ALL_UP
         self.started = False
         self.counts: Counter[str] = Counter()  # "announce"/"withdraw" -> updates
@@ -60,7 +59,6 @@ class Announcer:
             found = pops_of(zone)
             for pop, pool in found:
                 self.pools[pop.key] = pool
-                self.pops[pop.key] = pop
             rib = self.ribs.setdefault(zone.origin, Rib(zone.anycast))
             updates += rib.configure([pop for pop, _ in found], zone.anycast, now)
         for origin in list(self.ribs):
@@ -69,7 +67,6 @@ class Announcer:
                 updates += gone.configure([], gone.settings, now)
         live = {key for rib in self.ribs.values() for key, _ in rib.routes}
         self.pools = {k: v for k, v in self.pools.items() if k in live}
-        self.pops = {k: v for k, v in self.pops.items() if k in live}
         self._emit(updates)
         if self.started:
             self.step()

@@ -13,7 +13,7 @@ import random
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from gtm.anycast.catchment import Place, catchment
+from gtm.anycast.catchment import Place, catchment, shares
 from gtm.anycast.model import PoP, pops_of
 from gtm.anycast.rib import Rib
 from gtm.geo.record import GeoRecord
@@ -138,10 +138,6 @@ def _name(pop: PoP | None) -> str | None:
 
 
 def _shares(places: Sequence[Place], pops: Sequence[PoP], km: float) -> dict[str, float]:
-    caught: dict[str, float] = {pop.pool: 0.0 for pop in pops}
-    total = sum(p.weight for p in places) or 1.0
-    for place in places:
-        pop = catchment(place.location, pops, km)
-        if pop is not None:
-            caught[pop.pool] += place.weight / total
-    return {pool: round(share, 4) for pool, share in caught.items()}
+    """Catchment shares by pool name, 0 for a PoP that catches nobody."""
+    by_key = shares(places, pops, km)
+    return {pop.pool: round(by_key.get(pop.key, 0.0), 4) for pop in pops}

@@ -60,34 +60,31 @@ def load_yaml(text: str, file: str) -> tuple[Node | None, list[Reason]]:
     """
     if _FAST_LOADER is not None:
         try:
-            fast = _FAST_LOADER(text)
+            return _compose(_FAST_LOADER(text), file)
         except yaml.YAMLError:
-            pass
-        else:
-            try:
-                root = fast.get_single_node()
-                if root is None:
-                    return None, []
-                builder = _Builder(fast, file)
-                return builder.build(root, ""), builder.reasons
-            except yaml.YAMLError:
-                pass  # read again below, for the exact message
-            finally:
-                fast.dispose()
+            pass  # read again below, for the exact message
     try:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         return None, [_reader_reason(exc, text, file)]
+    try:
+        return _compose(loader, file)
+    except yaml.MarkedYAMLError as exc:
+        return None, [Reason(file, _error_line(exc), "", _syntax_message(exc))]
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_reason(exc, text, file)]
+
+
+def _compose(
+    loader: yaml.SafeLoader | yaml.CSafeLoader, file: str
+) -> tuple[Node | None, list[Reason]]:
+    """The document's root and the builder's reasons; YAML errors propagate."""
     try:
         root = loader.get_single_node()
         if root is None:
             return None, []
         builder = _Builder(loader, file)
         return builder.build(root, ""), builder.reasons
-    except yaml.MarkedYAMLError as exc:
-        return None, [Reason(file, _error_line(exc), "", _syntax_message(exc))]
-    except yaml.reader.ReaderError as exc:
-        return None, [_reader_reason(exc, text, file)]
     finally:
         loader.dispose()
 

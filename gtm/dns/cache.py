@@ -94,6 +94,9 @@ class Entry:
         return wire, tuple(heads), wire[12 + self.question_length :]
 
 
+_MAX_PREFIX = {4: 32, 6: 128}
+
+
 @dataclass(slots=True)
 class Slot:
     """The entries of one question: one for everyone, or one per validity network."""
@@ -104,8 +107,18 @@ class Slot:
         default_factory=dict
     )  # IP version -> lengths, long first
 
-
-_MAX_PREFIX = {4: 32, 6: 128}
+    def find(self, version: int, value: int) -> Entry | None:
+        """The entry for everyone, or the one whose validity network holds the client (IP
+        version and address as an integer), longest prefix first."""
+        if self.everyone is not None:
+            return self.everyone
+        bits = _MAX_PREFIX[version]
+        by_network = self.by_network
+        for prefix in self.prefixes.get(version, ()):
+            entry = by_network.get((version, prefix, value >> (bits - prefix)))
+            if entry is not None:
+                return entry
+        return None
 
 
 @dataclass
@@ -132,19 +145,12 @@ class AnswerCache:
     def find_int(self, key: CacheKey, version: int, value: int) -> Entry | None:
         """`find` for a client given as IP version and integer."""
         slot = self.slots.get(key)
-        if slot is not None:
-            if slot.everyone is not None:
-                self.hits += 1
-                return slot.everyone
-            bits = _MAX_PREFIX[version]
-            by_network = slot.by_network
-            for prefix in slot.prefixes.get(version, ()):
-                entry = by_network.get((version, prefix, value >> (bits - prefix)))
-                if entry is not None:
-                    self.hits += 1
-                    return entry
-        self.misses += 1
-        return None
+        entry = slot.find(version, value) if slot is not None else None
+        if entry is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return entry
 
     def store(self, key: CacheKey, entry: Entry) -> None:
         if self._size >= self.max_entries:

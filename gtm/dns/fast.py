@@ -122,13 +122,8 @@ def _fast_reply(
             version, value = subnet  # type: ignore[misc]
         else:
             version, value = cache.sources.get(source) or _source(source, cache)
-        bits = 32 if version == 4 else 128
-        by_network = slot.by_network
-        for prefix in slot.prefixes.get(version, ()):
-            entry = by_network.get((version, prefix, value >> (bits - prefix)))
-            if entry is not None:
-                break
-        else:
+        entry = slot.find(version, value)
+        if entry is None:
             return None
     cache.hits += 1
     if entry.draw is not None:  # a weighted answer: draw among its cached outcomes

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gtm.dns.tcp import TcpConnection
+from gtm.dns.udp import MAX_MESSAGE, UdpReader
 from gtm.errors import ServeError
 
 log = logging.getLogger(__name__)
@@ -27,10 +28,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[bytes, str, bool], bytes | None]
 """(query wire, client IP address, is_tcp) -> reply wire, or None to send nothing."""
 
-MAX_MESSAGE = 65535  # a DNS message must fit a 2-byte TCP length prefix
 _BIND_ATTEMPTS = 20  # port 0: a busy host may hold the free UDP port for TCP often
 _BACKLOG = socket.SOMAXCONN
-_BATCH = 64  # datagrams read per readiness callback at most
 _LOG_INTERVAL = 10.0  # seconds between two log lines of one kind
 _HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
@@ -90,7 +89,7 @@ class DnsServer:
         self._udp_rcvbuf = udp_rcvbuf
         self._reuse_port = reuse_port  # several processes on one port (`gtm serve --workers`)
         self._addresses: list[tuple[str, int]] = []
-        self._udp: list[_UdpReader] = []
+        self._udp: list[UdpReader] = []
         self._tcp: list[asyncio.Server] = []
         self._connections: set[TcpConnection] = set()
         self._no_connections = asyncio.Event()  # set exactly when _connections is empty
@@ -135,7 +134,7 @@ class DnsServer:
             raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
         bound = udp_sock.getsockname()
         try:
-            reader = _UdpReader(self, udp_sock)
+            reader = UdpReader(self, udp_sock)
         except BaseException:
             udp_sock.close()
             tcp_sock.close()
@@ -213,6 +212,12 @@ class DnsServer:
             exc_info=True,
         )
 
+    def send_failed(self, client: str, exc: OSError) -> None:
+        """Count and log (throttled) a UDP reply the kernel would not send."""
+        self.stats.dropped += 1
+        self._throttle.log(logging.WARNING, "udp-send-failed", "client=%s error=%s", client,
+                           exc.strerror or exc)  # fmt: skip
+
     def reply_too_big(self, size: int) -> None:
         """Count and log (throttled) a reply that no DNS message can carry."""
         self.stats.handler_errors += 1
@@ -243,69 +248,6 @@ class DnsServer:
         self._connections.discard(connection)
         if not self._connections:
             self._no_connections.set()
-
-
-class _UdpReader:
-    """One listening UDP socket, read straight off the event loop's selector.
-
-    Each readiness callback reads datagrams until the socket is empty (at most `_BATCH`, so TCP
-    and timers get their turn) and answers each with a plain sendto(): no transport object,
-    buffer or callback per datagram. A full send buffer drops the reply (the client retries),
-    as queueing would only grow memory under overload.
-    """
-
-    def __init__(self, server: DnsServer, sock: socket.socket) -> None:
-        self._server = server
-        self._sock = sock
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(sock.fileno(), self._read)
-        self.closed = asyncio.Event()
-
-    def _read(self) -> None:
-        server = self._server
-        stats = server.stats
-        recvfrom = self._sock.recvfrom
-        sendto = self._sock.sendto
-        handler = server.handler
-        received = 0
-        try:
-            for _ in range(_BATCH):
-                try:
-                    data, addr = recvfrom(MAX_MESSAGE)
-                except (BlockingIOError, InterruptedError):
-                    return
-                except OSError:
-                    # An ICMP error about an earlier reply (the client went away), on some kernels.
-                    continue
-                received += 1
-                try:
-                    reply = handler(data, addr[0], False)
-                except Exception:
-                    server.handler_failed(addr[0], False)
-                    continue
-                if reply is None:
-                    stats.dropped += 1
-                    continue
-                if len(reply) > MAX_MESSAGE:
-                    server.reply_too_big(len(reply))
-                    continue
-                try:
-                    sendto(reply, addr)
-                except (BlockingIOError, InterruptedError):
-                    stats.dropped += 1
-                except OSError as exc:  # e.g. EMSGSIZE: more than a datagram can carry
-                    stats.dropped += 1
-                    server._throttle.log(logging.WARNING, "udp-send-failed", "client=%s error=%s",
-                                         addr[0], exc.strerror or exc)  # fmt: skip
-        finally:
-            stats.udp_queries += received
-
-    def close(self) -> None:
-        if self.closed.is_set():
-            return
-        self._loop.remove_reader(self._sock.fileno())
-        self._sock.close()
-        self.closed.set()
 
 
 class _Throttle:

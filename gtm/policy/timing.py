@@ -38,17 +38,11 @@ def failover_bounds(zone: Zone) -> list[FailoverBound]:
     """One bound per policy name with at least one health-checked pool, by name."""
     found = []
     for policy in sorted(zone.policies.values(), key=lambda p: p.name):
-        checked = [p for p in pools_of(policy.root) if p.check is not None]
-        if not checked:
-            continue
-        slowest = max(checked, key=lambda p: _detect(p.check))
-        check = slowest.check
-        assert check is not None
-        found.append(FailoverBound(policy.name, slowest.name, check.interval, check.fall,
-                                   check.timeout, policy.ttl))  # fmt: skip
+        bounds = [
+            FailoverBound(policy.name, pool.name, pool.check.interval, pool.check.fall,
+                          pool.check.timeout, policy.ttl)
+            for pool in pools_of(policy.root) if pool.check is not None
+        ]  # fmt: skip
+        if bounds:
+            found.append(max(bounds, key=lambda b: b.detect))  # the slowest checked pool
     return found
-
-
-def _detect(check: object) -> float:
-    interval, fall, timeout = (getattr(check, k) for k in ("interval", "fall", "timeout"))
-    return float(interval * fall + timeout)
