@@ -1,3 +1,5 @@
 """gtm: an authoritative GeoDNS server and global traffic manager."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("gtm")  # declared once, in pyproject.toml

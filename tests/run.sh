@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up everything the tests need (system packages, .venv, dev tools) and run the whole
-# suite: lint, types, then pytest. Tests that need Redis start their own private
+# Set up everything the tests need (system packages; .venv with exactly the versions uv.lock
+# pins, dev tools included) and run the whole suite: lint, types, then pytest. Tests that need Redis start their own private
 # redis-server on a free port; the machine's shared one is never used.
 # Extra arguments go to pytest.
 set -euo pipefail

@@ -49,7 +49,7 @@ def connect(url: str) -> aioredis.Redis:
     }  # fmt: skip
     if url.startswith(SENTINEL_SCHEME + "://"):
         sentinels, service, db, password = sentinel_address(url)
-        sentinel = Sentinel(sentinels, sentinel_kwargs={**options}, **options)  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(sentinels, sentinel_kwargs={**options}, **options)
         master: aioredis.Redis = sentinel.master_for(service, db=db, password=password)
         _SENTINELS[id(master)] = list(sentinel.sentinels)
         return master
@@ -212,7 +212,7 @@ class RedisHealthStore:
                     await self._resync(client)
         finally:
             with contextlib.suppress(*ERRORS):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
 
     async def _resync(self, client: aioredis.Redis) -> None:
         now = self.clock()

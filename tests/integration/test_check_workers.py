@@ -77,7 +77,7 @@ async def test_shards_split_the_targets_and_withdraw_on_stop(
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
             await client.aclose()
 
 
