@@ -1,7 +1,9 @@
 """The README's first-run story, with the README's own commands: start with the quickstart,
 every `dig` line of "Run it", curl the health API, take a region down and up, edit a zone file
 and see the answer change, stop. The commands are read from README.md, so the README and this
-test cannot drift apart.
+test cannot drift apart; each `dig` line's whole reply (status, flags, records, ECS scope) is
+compared with the table below, keyed by the README line, so a README line without an entry
+fails too.
 
 It uses the README's fixed ports (DNS 5353, HTTP 8053, demo targets 8081-8083 and 8090): on a
 machine where something else holds them it fails at start, saying so.
@@ -11,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shlex
 import shutil
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,6 +26,127 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 pytestmark = pytest.mark.e2e
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What dig shows of a reply: records as "name TTL TYPE rdata" (an SOA's serial as SERIAL,
+    since it derives from the file), the ECS option as "address/source/scope"."""
+
+    status: str
+    flags: str
+    answer: frozenset[str] = frozenset()
+    authority: frozenset[str] = frozenset()
+    additional: frozenset[str] = frozenset()
+    subnet: str | None = None
+
+
+def reply(status: str, flags: str, answer: tuple[str, ...] = (), authority: tuple[str, ...] = (),
+          additional: tuple[str, ...] = (), subnet: str | None = None) -> Reply:  # fmt: skip
+    return Reply(status, flags, frozenset(answer), frozenset(authority), frozenset(additional),
+                 subnet)  # fmt: skip
+
+
+SOA = (
+    "gtm.example.test. {ttl} SOA ns1.gtm.example.test. hostmaster.example.test. SERIAL"
+    " 3600 600 1209600 60"
+)
+EU_WEST = ("www.gtm.example.test. 30 A 192.0.2.10", "www.gtm.example.test. 30 A 192.0.2.11")
+# Every dig line of "Run it", with all regions healthy; the README line is the key.
+EXPECTED: dict[str, tuple[Reply, ...]] = {
+    "dig @127.0.0.1 -p 5353 gtm.example.test SOA +norec": (
+        reply("NOERROR", "qr aa", (SOA.format(ttl=300),)),
+    ),
+    "dig @127.0.0.1 -p 5353 gtm.example.test NS": (
+        reply("NOERROR", "qr aa rd",
+              ("gtm.example.test. 300 NS ns1.gtm.example.test.",
+               "gtm.example.test. 300 NS ns2.gtm.example.test."),
+              additional=("ns1.gtm.example.test. 300 A 192.0.2.53",
+                          "ns1.gtm.example.test. 300 AAAA 2001:db8::53",
+                          "ns2.gtm.example.test. 300 A 198.51.100.53",
+                          "ns2.gtm.example.test. 300 AAAA 2001:db8:1::53")),
+    ),
+    # 127.0.0.1 is in Ireland in the example database: eu-west is nearest, both its addresses.
+    "dig @127.0.0.1 -p 5353 www.gtm.example.test A": (reply("NOERROR", "qr aa rd", EU_WEST),),
+    "dig @127.0.0.1 -p 5353 www.gtm.example.test AAAA": (
+        reply("NOERROR", "qr aa rd", ("www.gtm.example.test. 30 AAAA 2001:db8:10::1",)),
+    ),
+    "dig @127.0.0.1 -p 5353 docs.gtm.example.test A": (
+        reply("NOERROR", "qr aa rd",
+              ("docs.gtm.example.test. 300 CNAME www.gtm.example.test.", *EU_WEST)),
+    ),
+    "dig @127.0.0.1 -p 5353 anything.static.gtm.example.test A": (
+        reply("NOERROR", "qr aa rd",
+              ("anything.static.gtm.example.test. 300 A 192.0.2.80",
+               "anything.static.gtm.example.test. 300 A 192.0.2.81")),
+    ),
+    "dig @127.0.0.1 -p 5353 _sip._tcp.gtm.example.test SRV": (
+        reply("NOERROR", "qr aa rd",
+              ("_sip._tcp.gtm.example.test. 300 SRV 10 60 5060 sip1.gtm.example.test.",
+               "_sip._tcp.gtm.example.test. 300 SRV 20 40 5060 sip2.example.net."),
+              additional=("sip1.gtm.example.test. 300 A 192.0.2.60",)),
+    ),
+    "dig @127.0.0.1 -p 5353 nope.gtm.example.test A": (
+        reply("NXDOMAIN", "qr aa rd", authority=(SOA.format(ttl=60),)),
+    ),
+    "dig @127.0.0.1 -p 5353 www.sub.gtm.example.test A": (
+        reply("NOERROR", "qr rd",
+              authority=("sub.gtm.example.test. 300 NS ns1.sub.gtm.example.test.",
+                         "sub.gtm.example.test. 300 NS ns.example.net."),
+              additional=("ns1.sub.gtm.example.test. 300 A 203.0.113.53",)),
+    ),
+    "dig @127.0.0.1 -p 5353 static.example.test MX +tcp": (
+        reply("NOERROR", "qr aa rd", ("static.example.test. 3600 MX 0 .",)),
+    ),
+    "dig @127.0.0.1 -p 5353 shop.gtm.example.test A +subnet=192.0.2.0/24": (
+        reply("NOERROR", "qr aa rd",
+              ("shop.gtm.example.test. 60 A 192.0.2.10", "shop.gtm.example.test. 60 A 192.0.2.11"),
+              subnet="192.0.2.0/24/25"),
+    ),
+    "dig @127.0.0.1 -p 5353 shop.gtm.example.test A +subnet=198.51.100.0/24": (
+        reply("NOERROR", "qr aa rd", ("shop.gtm.example.test. 60 A 198.51.100.10",),
+              subnet="198.51.100.0/24/24"),
+    ),
+    "dig @127.0.0.1 -p 5353 shop.gtm.example.test A +subnet=203.0.113.0/25": (
+        reply("NOERROR", "qr aa rd", ("shop.gtm.example.test. 60 A 203.0.113.10",),
+              subnet="203.0.113.0/25/25"),
+    ),
+    "dig @127.0.0.1 -p 5353 www.gtm.example.test A +subnet=203.0.113.128/25": (
+        reply("NOERROR", "qr aa rd", ("www.gtm.example.test. 30 A 198.51.100.10",),
+              subnet="203.0.113.128/25/25"),
+    ),
+    # Weighted 9:1: either region's whole answer.
+    "dig @127.0.0.1 -p 5353 canary.gtm.example.test A": (
+        reply("NOERROR", "qr aa rd",
+              ("canary.gtm.example.test. 60 A 192.0.2.10",
+               "canary.gtm.example.test. 60 A 192.0.2.11")),
+        reply("NOERROR", "qr aa rd", ("canary.gtm.example.test. 60 A 198.51.100.10",)),
+    ),
+}  # fmt: skip
+
+
+def parse_dig(out: str) -> Reply:
+    """dig's default output as a Reply."""
+    status = re.search(r"status: (\w+)", out)
+    flags = re.search(r";; flags: ([a-z ]*);", out)
+    subnet = re.search(r"; CLIENT-SUBNET: (\S+)", out)
+    assert status, out
+    assert flags, out
+    sections: dict[str, set[str]] = {"ANSWER": set(), "AUTHORITY": set(), "ADDITIONAL": set()}
+    current: set[str] | None = None
+    for line in out.splitlines():
+        if match := re.match(r";; (\w+) SECTION:", line):
+            current = sections.get(match.group(1))
+        elif not line.strip():
+            current = None
+        elif current is not None:
+            name, ttl, _cls, kind, *rdata = line.split()
+            if kind == "SOA":
+                rdata[2] = "SERIAL"
+            current.add(" ".join([name, ttl, kind, *rdata]))
+    return Reply(status.group(1), flags.group(1).strip(), frozenset(sections["ANSWER"]),
+                 frozenset(sections["AUTHORITY"]), frozenset(sections["ADDITIONAL"]),
+                 subnet.group(1) if subnet else None)  # fmt: skip
 
 
 def readme_block(after: str) -> list[str]:
@@ -66,15 +191,12 @@ async def test_the_readme_first_run_story(tmp_path: Path) -> None:
             lines.append(raw.decode())
         reader = asyncio.create_task(_drain(proc.stderr, lines))
 
-        # Every dig line of "Run it" answers.
+        # Every dig line of "Run it" gets the answer the table expects for that line.
         digs = readme_block("In another terminal:")
-        assert len(digs) >= 10
-        outputs = {command: await sh(command) for command in digs}
-        assert all(
-            "status: NOERROR" in out or "status: NXDOMAIN" in out for out in outputs.values()
-        )
-        assert "flags: qr aa" in outputs[digs[0]]
-        assert any("status: NXDOMAIN" in out for out in outputs.values())
+        assert sorted(digs) == sorted(EXPECTED), "a README dig line without an expected reply"
+        for command in digs:
+            got = parse_dig(await sh(command))
+            assert got in EXPECTED[command], f"{command}:\n{got}"
 
         # Health over HTTP, as the README says.
         async with httpx.AsyncClient(base_url="http://127.0.0.1:8053", trust_env=False) as http:
