@@ -6,7 +6,7 @@
 #   deploy/setup.sh --dev    to run the tests too (dnspython, pytest, ruff, mypy, exabgp; dig,
 #                            redis-server, bird2, unbound)
 # The installer, uv, comes from the package index into .uv, at the release and with the hashes
-# that uv.lock records for it. Python itself is never downloaded: uv uses python3.
+# that uv.lock records for it (deploy/uv.sh). Python itself is never downloaded: uv uses python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dev=0
@@ -33,29 +33,10 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# uv's locked release, as a pip requirement with the hashes of its wheels.
-uv_requirement=$(python3 - <<'PY'
-import tomllib
-with open("uv.lock", "rb") as f:
-    (uv,) = [p for p in tomllib.load(f)["package"] if p["name"] == "uv"]
-hashes = " ".join(f"--hash={wheel['hash']}" for wheel in uv["wheels"])
-print(f"uv=={uv['version']} {hashes}")
-PY
-)
-uv_version=${uv_requirement%% *}
-if [ "$(.uv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "${uv_version#uv==}" ]; then
-  [ -x .uv/bin/python ] || python3 -m venv .uv
-  requirements=$(mktemp)
-  trap 'rm -f "$requirements"' EXIT
-  echo "$uv_requirement" >"$requirements"
-  echo "installing $uv_version (from uv.lock) into .uv" >&2
-  .uv/bin/python -m pip install -q --disable-pip-version-check --require-hashes --only-binary :all: -r "$requirements"
-fi
-
 # --locked: stop, rather than install anything else, when uv.lock no longer matches
 # pyproject.toml. gtm itself is built from the locked setuptools (pyproject's [tool.uv]).
 # The test set-up is exact (it removes what the lock does not list); the plain one only adds
 # and replaces, so that the quickstart leaves a developer's test tools in place.
 sync=(--extra fast --inexact)
 [ "$dev" = 1 ] && sync=(--extra dev)
-UV_PYTHON_DOWNLOADS=never .uv/bin/uv sync --quiet --locked --python python3 "${sync[@]}"
+deploy/uv.sh sync --quiet --locked --python python3 "${sync[@]}"

@@ -1,10 +1,13 @@
 """deploy/ holds what it says: hardened systemd units that systemd accepts, a small non-root
-image with a health check, a Compose file with Redis, two DNS nodes and three checkers, and
-Kubernetes manifests with the probes, ports and zones that matter. Docker cannot run here, so
-the image and the Compose file are checked as text and YAML, not started."""
+image with a health check that installs exactly uv.lock, a Compose file with Redis, two DNS
+nodes and three checkers, and Kubernetes manifests with the probes, ports and zones that
+matter. Docker cannot run here, so the image and the Compose file are checked as text and YAML,
+and the image's install step is run on a copy of what its COPY lines take."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,7 +19,8 @@ import yaml
 
 from gtm.config import load_zone_text
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
 GTM = Path(sys.executable).with_name("gtm")
 HARDENING = {
     "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
@@ -84,6 +88,69 @@ def test_the_image_is_small_non_root_and_checks_healthz() -> None:
     assert "HEALTHCHECK" in text
     assert "/healthz" in text
     assert 'ENTRYPOINT ["gtm"]' in text
+
+
+def build_stage() -> list[tuple[str, str]]:
+    """The image's build stage as (instruction, arguments), continuation lines joined."""
+    text = (DEPLOY / "Dockerfile").read_text().replace("\\\n", " ")
+    steps = [tuple(line.strip().split(maxsplit=1)) for line in text.splitlines()]
+    steps = [s for s in steps if s and not s[0].startswith("#")]
+    start = steps.index(("FROM", "python:3.11-slim AS build"))
+    end = next(i for i, s in enumerate(steps) if i > start and s[0] == "FROM")
+    return [(s[0], s[1]) for s in steps[start + 1 : end]]
+
+
+def test_the_image_installs_uv_and_gtm_from_the_lock_only() -> None:
+    runs = [args for op, args in build_stage() if op == "RUN"]
+    installs = [r for r in runs if "pip install" in r]
+    assert installs
+    assert all("--require-hashes" in r and "uv_requirement.py uv.lock" in r for r in installs)
+    (sync,) = [r for r in runs if "uv sync" in r]
+    assert "--locked" in shlex.split(sync)
+
+
+def test_the_build_context_holds_what_the_image_copies() -> None:
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+    allowed = {line[1:] for line in ignore if line.startswith("!")}
+    copies = [ln.split()[1:-1] for ln in (DEPLOY / "Dockerfile").read_text().splitlines()
+              if ln.startswith("COPY ") and "--from=" not in ln]  # fmt: skip
+    sources = {s for args in copies for s in args if not s.startswith("--")}
+    assert sources == allowed
+
+
+def test_the_images_install_step_works_on_what_it_copies(tmp_path: Path) -> None:
+    """The build stage's COPY lines and its `uv sync`, here: with this checkout's uv (the same
+    locked release the image installs) and its cache, offline, into a scratch environment."""
+    src = tmp_path / "src"
+    env = dict(os.environ)
+    sync = ""
+    for op, args in build_stage():
+        if op == "COPY":
+            *sources, dest = args.split()
+            for source in sources:
+                target = src / dest / Path(source).name if dest.endswith("/") else src / dest
+                if (ROOT / source).is_dir():
+                    shutil.copytree(ROOT / source, target, ignore=shutil.ignore_patterns("__py*"))
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(ROOT / source, target)
+        elif op == "ENV":
+            env.update(pair.partition("=")[::2] for pair in shlex.split(args))
+        elif op == "RUN" and "uv sync" in args:
+            sync = args
+    venv = tmp_path / "opt" / "gtm" / ".venv"
+    env.pop("UV_NO_CACHE")
+    env.update(UV_PROJECT_ENVIRONMENT=str(venv), UV_OFFLINE="1")
+    env["PATH"] = f"{ROOT / '.uv' / 'bin'}:{env['PATH']}"
+    done = subprocess.run(
+        ["bash", "-c", sync], cwd=src, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    version = subprocess.run(
+        [venv / "bin" / "gtm", "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.startswith("gtm ")
+    assert not (venv / "bin" / "pytest").exists()  # runtime only
 
 
 def compose() -> dict[str, Any]:
