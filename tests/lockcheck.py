@@ -140,5 +140,14 @@ def _unhashed(lock: dict[str, Any]) -> Iterator[str]:
             continue
         files = [package.get("sdist", {}), *package.get("wheels", [])]
         files = [f for f in files if f]
+        pinned = f"{package['name']}=={package.get('version')}"
         if not files or not all(f.get("hash", "").startswith("sha256:") for f in files):
-            yield f"uv.lock has {package['name']}=={package.get('version')} without sha256 hashes"
+            yield f"uv.lock has {pinned} without sha256 hashes"
+        if not any(_fits_linux(w["url"]) for w in package.get("wheels", [])):
+            # Built from source, it would fetch its build dependencies unlocked.
+            yield f"uv.lock has no wheel of {pinned} for Linux"
+
+
+def _fits_linux(url: str) -> bool:
+    platform = url.rsplit("/", 1)[-1].removesuffix(".whl").rsplit("-", 1)[-1]
+    return platform == "any" or "linux" in platform

@@ -96,6 +96,11 @@ CASES: list[tuple[str, Change, str]] = [
         "uv.lock has redis==",
     ),
     (
+        "a package only as source, whose build would fetch unlocked build dependencies",
+        lambda pp, lock: _package(lock, "dnslib").update(wheels=[]),
+        "uv.lock has no wheel of dnslib==",
+    ),
+    (
         "a package from outside the index",
         lambda pp, lock: _package(lock, "dnslib").update(
             source={"git": "https://example.test/dnslib.git"}
