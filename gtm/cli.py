@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gtm import __version__
-from gtm.errors import GtmError
+from gtm.model.errors import GtmError
 from gtm.options import env as _env
 from gtm.options import read_token, redis_url
 

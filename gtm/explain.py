@@ -19,13 +19,13 @@ from gtm.dns.ecs import ClientSubnet
 from gtm.dns.lookup import Lookup
 from gtm.dns.responder import Snapshot, locate, located_address
 from gtm.dns.wire import Edns, Query, parse_query
-from gtm.geo.record import GeoRecord
-from gtm.model import IPNetwork
+from gtm.model.addresses import IPNetwork
+from gtm.model.codes import Rcode
+from gtm.model.errors import GtmError
+from gtm.model.geo import GeoRecord
 
-RCODE_NAMES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
-
-class ExplainError(ValueError):
+class ExplainError(GtmError):
     """The question cannot be explained (a bad name, type, client or ECS prefix)."""
 
 
@@ -99,7 +99,7 @@ def explain(
         scope = result.validity.prefixlen if result.validity and subnet.source > 0 else 0
     return Explanation(
         query.qname, qtype.upper(), client, ecs, str(address), client_of().geo,
-        tree.zone.origin, RCODE_NAMES.get(result.rcode, str(result.rcode)), result.steps,
+        tree.zone.origin, Rcode.name_of(result.rcode), result.steps,
         tuple(_decision(d) for d in result.decisions),
         tuple(_text(rr) for rr in result.answer_for(0)),
         tuple(_text(rr) for rr in result.authority), scope, result.cacheable,
@@ -108,7 +108,7 @@ def explain(
 
 def _decision(decision: Any) -> dict[str, Any]:
     return {
-        "outcome": str(decision.outcome),
+        "outcome": str(decision.verdict),
         "pool": decision.pool.name if decision.pool is not None else None,
         "addresses": [str(a) for a in decision.addresses],
         "ttl": decision.ttl,

@@ -18,7 +18,6 @@ from gtm.dns.handler import Responder
 from gtm.dns.responder import Snapshot
 from gtm.dns.server import DnsServer
 from gtm.dns.tree import ZoneSet
-from gtm.errors import ServeError
 from gtm.events import EventLog
 from gtm.geo.geodb import GeoDBError, MaxMindGeoDB
 from gtm.geo.watched import GeoDBFile
@@ -27,7 +26,8 @@ from gtm.health.keys import Keys
 from gtm.health.redis_store import RedisHealthStore
 from gtm.health.service import HealthService
 from gtm.health.store import EmbeddedStore
-from gtm.health.view import HealthView
+from gtm.model.errors import ServeError
+from gtm.model.health import HealthView
 from gtm.process import tune_gc
 from gtm.workers import WorkerConfig, WorkerPool
 from gtm.zoneset import ReloadResult, ZoneDirectory

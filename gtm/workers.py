@@ -33,8 +33,8 @@ from gtm.dns.handler import QueryStats, Responder
 from gtm.dns.responder import Snapshot
 from gtm.dns.server import DnsServer, TransportStats
 from gtm.dns.tree import ZoneSet
-from gtm.health.view import HealthView
-from gtm.model import Zone
+from gtm.model.health import HealthView
+from gtm.model.zone import Zone
 from gtm.process import install_uvloop, tune_gc
 
 log = logging.getLogger(__name__)

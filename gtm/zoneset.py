@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gtm.config import load_zone_file, zone_files
-from gtm.errors import ConfigError, Reason
-from gtm.model import Zone
+from gtm.model.errors import ConfigError, Reason
+from gtm.model.zone import Zone
 from gtm.process import collector_paused
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import dns.asyncquery
 import dns.message
 import dns.rdatatype
 
-from gtm.health.view import HealthView
+from gtm.model.health import HealthView
 from gtm.runtime import Runtime, ServeConfig
 
 DATA = Path(__file__).parent / "data"

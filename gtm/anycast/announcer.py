@@ -21,8 +21,8 @@ from gtm.anycast.model import PoP, Route, pops_of
 from gtm.anycast.places import PLACES
 from gtm.anycast.rib import Rib, RouteState, Update
 from gtm.events import EventLog
-from gtm.health.view import ALL_UP, HealthView
-from gtm.model import Pool, Zone
+from gtm.model.health import ALL_UP, HealthView
+from gtm.model.zone import Pool, Zone
 
 log = logging.getLogger(__name__)
 TICK = 1.0  # seconds between steps when no health view arrives (hold-down, damping decay)

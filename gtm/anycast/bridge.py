@@ -25,14 +25,14 @@ from gtm.anycast.announcer import Announcer
 from gtm.anycast.exabgp import Answer, answer, command
 from gtm.anycast.model import pops_of
 from gtm.anycast.rib import Update
-from gtm.errors import ServeError
 from gtm.health.checker import Checker
 from gtm.health.keys import Keys
 from gtm.health.redis_store import RedisHealthStore
 from gtm.health.service import HealthService
 from gtm.health.store import EmbeddedStore
-from gtm.health.view import HealthView
-from gtm.model import Zone
+from gtm.model.errors import ServeError
+from gtm.model.health import HealthView
+from gtm.model.zone import Zone
 from gtm.zoneset import ZoneDirectory
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from gtm.anycast.model import PoP
 from gtm.geo.distance import great_circle_km
-from gtm.model import Location
+from gtm.model.geo import Location
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gtm.model import AnycastSettings, Damping, IPNetwork, Location, Pool, Zone
+from gtm.model.addresses import IPNetwork
+from gtm.model.geo import Location
+from gtm.model.zone import AnycastSettings, Damping, Pool, Zone
 
 __all__ = ["AnycastSettings", "Damping", "PoP", "Route", "pops_of"]
 

@@ -4,7 +4,7 @@ areas on every inhabited continent, weighted equally (a model, not traffic data)
 from __future__ import annotations
 
 from gtm.anycast.catchment import Place
-from gtm.model import Location
+from gtm.model.geo import Location
 
 _CITIES = (
     # name, country, continent, latitude, longitude

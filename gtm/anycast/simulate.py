@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from gtm.anycast.catchment import Place, catchment, shares
 from gtm.anycast.model import PoP, pops_of
 from gtm.anycast.rib import Rib
-from gtm.geo.record import GeoRecord
-from gtm.health.view import ALL_UP, HealthView
-from gtm.model import AAAA, A, Policy, Zone
-from gtm.policy.context import Client
+from gtm.model.codes import AAAA, A, Verdict
+from gtm.model.geo import Client, GeoRecord
+from gtm.model.health import ALL_UP, HealthView
+from gtm.model.zone import Policy, Zone
 from gtm.policy.draws import outcomes
-from gtm.policy.engine import Outcome, decide, pools_of
+from gtm.policy.engine import decide, pools_of
 
 UNKNOWN = ipaddress.ip_address("0.0.0.0")  # sample places have no address: no network rule
 
@@ -91,8 +91,8 @@ def describe(policy: Policy, qtype: int, place: Place, health: HealthView) -> st
 
     def one(rng: random.Random) -> str:
         decision = decide(policy, qtype, client, health, rng)
-        if decision.outcome is not Outcome.ANSWER:
-            return decision.outcome.value.upper()
+        if decision.verdict is not Verdict.ANSWER:
+            return decision.verdict.value.upper()
         pool = decision.pool.name if decision.pool is not None else "?"
         addresses = ",".join(str(a) for a in decision.addresses)
         return f"{pool} ({addresses})" + (" fail-open" if decision.fail_open else "")

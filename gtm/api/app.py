@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gtm.health.view import Override
+from gtm.model.health import Override
 from gtm.runtime import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)

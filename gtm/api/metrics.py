@@ -23,15 +23,12 @@ from prometheus_client.registry import Collector
 from gtm.dns.handler import LATENCY_BUCKETS, QueryStats
 from gtm.dns.server import TransportStats
 from gtm.health.redis_store import RedisHealthStore
-from gtm.health.view import State
+from gtm.model.codes import Rcode, RRType
+from gtm.model.health import State
 
 if TYPE_CHECKING:
     from gtm.runtime import Runtime
 
-TYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
-         33: "SRV", 43: "DS", 48: "DNSKEY", 65: "HTTPS", 255: "ANY", 257: "CAA"}  # fmt: skip
-RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
-          16: "BADVERS"}  # fmt: skip
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -63,9 +60,7 @@ class RuntimeCollector(Collector):
             labels=["zone", "policy", "qtype", "rcode"],
         )  # fmt: skip
         for (zone, policy, qtype, rcode), count in sorted(stats.queries.items()):
-            queries.add_metric(
-                [zone, policy, TYPES.get(qtype, str(qtype)), RCODES.get(rcode, str(rcode))], count
-            )
+            queries.add_metric([zone, policy, RRType.name_of(qtype), Rcode.name_of(rcode)], count)
         yield queries
         answers = CounterMetricFamily("gtm_dns_answers_by_pool", "Policy answers by the pool "
                                       "chosen", labels=["pool"])  # fmt: skip

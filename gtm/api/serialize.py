@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gtm.events import Event
-from gtm.health.view import EndpointHealth, HealthView, PoolHealth, Vote
-from gtm.model import (
+from gtm.model.health import EndpointHealth, HealthView, PoolHealth, Vote
+from gtm.model.zone import (
     Check,
     Failover,
     Geolocation,

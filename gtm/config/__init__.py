@@ -12,8 +12,8 @@ import hashlib
 from pathlib import Path
 
 from gtm.config.compile import compile_zone
-from gtm.errors import ConfigError, Reason
-from gtm.model import Zone
+from gtm.model.errors import ConfigError, Reason
+from gtm.model.zone import Zone
 
 __all__ = ["load_zone_file", "load_zone_text", "validate_path", "zone_files"]
 

@@ -9,7 +9,8 @@ import re
 from gtm.config import reader
 from gtm.config.loader import Map, Node
 from gtm.config.reader import Reasons, join
-from gtm.model import AnycastSettings, BgpAttributes, Damping, IPNetwork
+from gtm.model.addresses import IPNetwork
+from gtm.model.zone import AnycastSettings, BgpAttributes, Damping
 
 ANYCAST_KEYS = ("asn", "hold_down", "damping", "withdraw_last", "prepend_km")
 DAMPING_KEYS = ("penalty", "suppress", "reuse", "half_life", "max_suppress")

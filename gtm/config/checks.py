@@ -5,7 +5,8 @@ from __future__ import annotations
 from gtm.config import reader
 from gtm.config.loader import Map, Node
 from gtm.config.reader import Reasons, join
-from gtm.model import Check, CheckType
+from gtm.model.codes import CheckType
+from gtm.model.zone import Check
 
 DEFAULT_PORTS = {CheckType.HTTP: 80, CheckType.HTTPS: 443}
 MIN_INTERVAL = 0.1

@@ -28,8 +28,9 @@ from gtm.config.records import (
     delegations,
     read_records,
 )
-from gtm.errors import Reason
-from gtm.model import AAAA, CNAME, NS, SOA, A, AnycastSettings, Policy, RRset, Soa, Zone
+from gtm.model.codes import AAAA, CNAME, NS, SOA, A
+from gtm.model.errors import Reason
+from gtm.model.zone import AnycastSettings, Policy, RRset, Soa, Zone
 
 DEFAULT_TTL = 300
 SOA_TIMES = {"refresh": 3600, "retry": 600, "expire": 1209600, "minimum": 60}

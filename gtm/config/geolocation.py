@@ -14,7 +14,9 @@ from gtm.config import reader
 from gtm.config.geocodes import CONTINENTS, COUNTRIES, COUNTRY_HINTS
 from gtm.config.loader import Map, Node, Seq
 from gtm.config.reader import Reasons, join
-from gtm.model import GeoLevel, Geolocation, GeoRule, IPNetwork, Target
+from gtm.model.addresses import IPNetwork
+from gtm.model.codes import GeoLevel
+from gtm.model.zone import Geolocation, GeoRule, Target
 
 TargetReader = Callable[[Node, str], Target | None]
 MATCH_LEVELS = (GeoLevel.NETWORK, GeoLevel.SUBDIVISION, GeoLevel.COUNTRY, GeoLevel.CONTINENT)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from gtm.errors import Reason
+from gtm.model.errors import Reason
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _FAST_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 
+from gtm.model.errors import GtmError
+
 ROOT = "."
 _LABEL = re.compile(r"[a-z0-9_-]{1,63}")
 MAX_NAME_OCTETS = 255
 
 
-class BadName(ValueError):
+class BadName(GtmError):
     """A name that cannot be used; the message says why."""
 
 

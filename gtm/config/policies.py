@@ -16,7 +16,8 @@ from gtm.config import names, reader
 from gtm.config.geolocation import read_geolocation
 from gtm.config.loader import Map, Node, Scalar
 from gtm.config.reader import MAX_TTL, Reasons, join
-from gtm.model import (
+from gtm.model.codes import WhenAllDown
+from gtm.model.zone import (
     Failover,
     Geoproximity,
     Latency,
@@ -27,7 +28,6 @@ from gtm.model import (
     Target,
     Weighted,
     WeightedTarget,
-    WhenAllDown,
 )
 
 KINDS = ("failover", "weighted", "geolocation", "geoproximity", "latency")

@@ -10,7 +10,9 @@ from gtm.config.anycast import read_announce
 from gtm.config.checks import read_check
 from gtm.config.loader import Map, Node, Scalar
 from gtm.config.reader import Reasons, join
-from gtm.model import BgpAttributes, Check, IPAddress, IPNetwork, Location, Pool
+from gtm.model.addresses import IPAddress, IPNetwork
+from gtm.model.geo import Location
+from gtm.model.zone import BgpAttributes, Check, Pool
 
 POOL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 KEYS = ("location", "check", "min_healthy", "announce")

@@ -15,12 +15,13 @@ from typing import Any
 import dnslib
 
 from gtm.config import names
+from gtm.model.errors import GtmError
 
 TXT_CHUNK = 255  # octets in one character-string (RFC 1035 section 3.3)
 _CAA_TAG = re.compile(r"[A-Za-z0-9]{1,15}")
 
 
-class BadValue(ValueError):
+class BadValue(GtmError):
     """A record value that cannot be used; the message says why."""
 
 

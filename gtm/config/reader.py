@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from gtm.config.loader import Map, Node, Scalar, Seq
-from gtm.errors import Reason
-from gtm.model import IPAddress, IPNetwork
+from gtm.model.addresses import IPAddress, IPNetwork
+from gtm.model.errors import Reason
 
 T = TypeVar("T")
 

@@ -10,9 +10,9 @@ from typing import Any
 from gtm.config import names, rdata, reader
 from gtm.config.loader import Map, Node
 from gtm.config.reader import MAX_TTL, Reasons, join
-from gtm.model import AAAA, CNAME, NS, STATIC_TYPES, A, RRset
+from gtm.model.codes import AAAA, CNAME, NS, STATIC_TYPES, A, RRType
+from gtm.model.zone import RRset
 
-_TYPE_NAMES = {code: name for name, code in STATIC_TYPES.items()}
 _GLUE = frozenset({A, AAAA})
 
 
@@ -90,7 +90,7 @@ def _read_owner(r: Reasons, node: Node, owner: Owner, origin: str, default_ttl: 
     if all(key.lower() == "ttl" for key in node.items):
         r.add(node, owner.path, "has no records")
     for rtype, key, value in typed:
-        values = _read_values(r, value, join(owner.path, key), _TYPE_NAMES[rtype], origin)
+        values = _read_values(r, value, join(owner.path, key), RRType(rtype).name, origin)
         if values is not None:
             owner.rrsets[rtype] = RRset(owner.name, rtype, ttl, values)
     if CNAME in owner.types:
@@ -149,7 +149,7 @@ def _check_cname(r: Reasons, owner: Owner) -> None:
     rrset = owner.rrsets.get(CNAME)
     if rrset is not None and len(rrset.rdata) != 1:
         r.add(owner.type_line(CNAME), owner.type_path(CNAME), "a CNAME has exactly one value")
-    others = sorted(_TYPE_NAMES[t] for t in owner.types if t != CNAME)
+    others = sorted(RRType(t).name for t in owner.types if t != CNAME)
     if others:
         r.add(
             owner.type_line(CNAME),

@@ -14,7 +14,7 @@ from gtm.config.checks import KEYS as CHECK_KEYS
 from gtm.config.compile import TOP_OPTIONAL, TOP_REQUIRED
 from gtm.config.policies import KINDS, OPTIONS
 from gtm.config.pools import KEYS as POOL_KEYS
-from gtm.model import STATIC_TYPES
+from gtm.model.codes import STATIC_TYPES
 
 SCHEMA_ID = "https://gtm.invalid/schema/zone.json"
 MAX_TTL = 2_147_483_647

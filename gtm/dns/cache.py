@@ -17,7 +17,7 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gtm.model import IPAddress, IPNetwork
+from gtm.model.addresses import IPAddress, IPNetwork
 
 # The question key (see `question_key`), or with the pool a weighted draw chose.
 CacheKey = bytes | tuple[bytes, str]

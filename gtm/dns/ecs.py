@@ -7,13 +7,14 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from gtm.model import IPAddress
+from gtm.model.addresses import IPAddress
+from gtm.model.errors import GtmError
 
 OPTION_CODE = 8
 FAMILIES = {1: (4, 32), 2: (16, 128)}  # family -> (address bytes, max prefix)
 
 
-class EcsError(Exception):
+class EcsError(GtmError):
     """A malformed client subnet option (RFC 7871 7.1.1: answer FORMERR)."""
 
     def __init__(self, message: str, edns: Any = None) -> None:

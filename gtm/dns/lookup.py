@@ -16,11 +16,14 @@ from dnslib import RD, RR, DNSLabel
 from dnslib import A as RdA
 
 from gtm.dns.tree import Node, ZoneTree
-from gtm.dns.wire import Query, Rcode
-from gtm.health.view import HealthView
-from gtm.model import AAAA, ANY, CNAME, MX, NS, SOA, SRV, A, IPNetwork, RRset
-from gtm.policy.context import Client
-from gtm.policy.engine import Decision, Outcome, arrange, decide
+from gtm.dns.wire import Query
+from gtm.model.addresses import IPNetwork
+from gtm.model.codes import AAAA, ANY, CNAME, MX, NS, SOA, SRV, A, Rcode, Verdict
+from gtm.model.decision import Decision
+from gtm.model.geo import Client
+from gtm.model.health import HealthView
+from gtm.model.zone import RRset
+from gtm.policy.engine import arrange, decide
 
 DS = 43
 MAX_CHAIN = 8  # CNAME links followed inside a zone before we stop
@@ -187,7 +190,7 @@ class Lookup:
     def _dynamic(self, node: Node, owner: DNSLabel, qtype: int) -> bool:
         assert node.policy is not None
         decision = self._decide(node, qtype)
-        if decision.outcome is Outcome.SERVFAIL:
+        if decision.verdict is Verdict.SERVFAIL:
             self.rcode = Rcode.SERVFAIL
             return False
         if not decision.addresses:

@@ -23,7 +23,6 @@ from gtm.dns.wire import (
     Drop,
     FormErr,
     Query,
-    Rcode,
     Reply,
     opt_record,
     parse_query,
@@ -32,14 +31,11 @@ from gtm.dns.wire import (
     render_truncated,
     udp_limit,
 )
-from gtm.geo.record import GeoDB
-from gtm.health.view import ALL_UP, HealthView
-from gtm.model import ANY, OPT, IPAddress, IPNetwork
-from gtm.policy.context import Client
+from gtm.model.addresses import IPAddress, IPNetwork
+from gtm.model.codes import ANY, OPT, Rcode, RRClass, RRType
+from gtm.model.geo import Client, GeoDB
+from gtm.model.health import ALL_UP, HealthView
 from gtm.policy.draws import outcomes
-
-IN, CLASS_ANY = 1, 255
-AXFR, IXFR, MAILB, MAILA = 252, 251, 253, 254
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +114,9 @@ def _refusal(query: Query) -> int | None:
         return Rcode.BADVERS
     if qtype == OPT:
         return Rcode.FORMERR
-    if query.qclass not in (IN, CLASS_ANY) or qtype in (AXFR, IXFR):
+    if query.qclass not in (RRClass.IN, RRClass.ANY) or qtype in (RRType.AXFR, RRType.IXFR):
         return Rcode.REFUSED
-    if qtype in (MAILA, MAILB) or (128 <= qtype < 255):
+    if qtype in (RRType.MAILA, RRType.MAILB) or (128 <= qtype < 255):
         return Rcode.NOTIMP
     return None
 
@@ -243,7 +239,7 @@ def _entry(
 
     validity = result.validity if validity is None else validity
     shows = (question_key(first.question), result.rcode,
-             tuple((d.outcome, d.addresses, d.ttl) for d in result.decisions))  # fmt: skip
+             tuple((d.verdict, d.addresses, d.ttl) for d in result.decisions))  # fmt: skip
     renderings = cache.shared.setdefault(shows, {}) if cache is not None else {}
     return Entry(validity, result.rotations, render_offset, rcode=result.rcode,
                  aa=result.aa, policy=result.policy, pool=result.pool, zone=zone,

@@ -21,7 +21,7 @@ from typing import Any
 
 from gtm.dns.tcp import TcpConnection
 from gtm.dns.udp import MAX_MESSAGE, UdpReader
-from gtm.errors import ServeError
+from gtm.model.errors import ServeError
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from gtm.model import NS, Policy, RRset, Zone
+from gtm.model.codes import NS
+from gtm.model.zone import Policy, RRset, Zone
 
 _EMPTY: Mapping[int, RRset] = MappingProxyType({})
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from dnslib import RR, DNSBuffer, DNSLabel
 
 from gtm.dns.ecs import ClientSubnet, EcsError, decode_ecs, encode_ecs
-from gtm.model import OPT
+from gtm.model.codes import OPT, Rcode
+from gtm.model.errors import GtmError
 
 HEADER = struct.Struct("!HHHHHH")
 MAX_NAME = 255
@@ -30,17 +31,7 @@ CD = 0x0010
 OPCODE_MASK = 0x7800
 
 
-class Rcode:
-    NOERROR = 0
-    FORMERR = 1
-    SERVFAIL = 2
-    NXDOMAIN = 3
-    NOTIMP = 4
-    REFUSED = 5
-    BADVERS = 16  # extended: upper bits travel in the OPT record
-
-
-class WireError(Exception):
+class WireError(GtmError):
     """The query cannot be read."""
 
 

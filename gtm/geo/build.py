@@ -26,9 +26,9 @@ import maxminddb
 from mmdb_writer import MmdbF64, MMDBWriter
 from netaddr import IPSet
 
-from gtm.errors import Reason
 from gtm.geo.geodb import GeoDBError
-from gtm.model import IPNetwork
+from gtm.model.addresses import IPNetwork
+from gtm.model.errors import Reason
 
 COLUMNS = (
     "network", "country", "continent", "subdivisions", "city",

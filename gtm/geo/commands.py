@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gtm.geo.geodb import GeoDBError, GeoDBInfo, MaxMindGeoDB
-from gtm.geo.record import GeoRecord
+from gtm.model.geo import GeoRecord
 
 EXAMPLE_GEODB = Path(__file__).resolve().parents[2] / "geodb" / "example.mmdb"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gtm.model import Location
+from gtm.model.geo import Location
 
 EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG), as ZONES.md fixes
 FIBRE_KM_PER_MS = 200.0  # light in fibre covers about 200 km per millisecond

@@ -21,9 +21,9 @@ from typing import Any
 
 import maxminddb
 
-from gtm.errors import GtmError
-from gtm.geo.record import GeoRecord
-from gtm.model import IPAddress, IPNetwork, Location
+from gtm.model.addresses import IPAddress, IPNetwork
+from gtm.model.errors import GtmError
+from gtm.model.geo import GeoRecord, Location
 
 log = logging.getLogger(__name__)
 

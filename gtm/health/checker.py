@@ -16,9 +16,9 @@ from gtm.health.consensus import CheckerState
 from gtm.health.probes import USER_AGENT, Prober, ProbeResult
 from gtm.health.scheduler import ProbeScheduler
 from gtm.health.targets import ProbeTarget
-from gtm.health.view import Vote
 from gtm.health.watch import ConnectionWatch
-from gtm.model import Location
+from gtm.model.geo import Location
+from gtm.model.health import Vote
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from gtm.health.view import Override
+from gtm.model.health import Override
 from gtm.options import duration, env, location, read_token, redis_url
 
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from gtm.health.targets import Watched
-from gtm.health.view import EndpointHealth, HealthView, Override, PoolHealth, State, Vote
-from gtm.model import IPAddress, Location, Pool
+from gtm.model.addresses import IPAddress
+from gtm.model.geo import Location
+from gtm.model.health import EndpointHealth, HealthView, Override, PoolHealth, State, Vote
+from gtm.model.zone import Pool
 
 RTT_TOLERANCE_MS = 5.0  # RTT changes smaller than this (and than 10 %) do not make a new view
 RTT_TOLERANCE_SHARE = 0.10

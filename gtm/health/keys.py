@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gtm.health.view import Override, State, Vote
-from gtm.model import Location
+from gtm.model.geo import Location
+from gtm.model.health import Override, State, Vote
 
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # checker and cluster names: no ':' in keys
 

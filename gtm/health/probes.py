@@ -23,7 +23,7 @@ import httpx
 
 import gtm
 from gtm.health.targets import ProbeTarget
-from gtm.model import CheckType
+from gtm.model.codes import CheckType
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from redis.exceptions import RedisError
 from gtm import __version__
 from gtm.health.keys import Keys, decode_override, decode_vote, encode_override, encode_vote
 from gtm.health.store import VoteBook, ignore_change
-from gtm.health.view import Override, Vote
-from gtm.model import Location
+from gtm.model.geo import Location
+from gtm.model.health import Override, Vote
 
 log = logging.getLogger(__name__)
 

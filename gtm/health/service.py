@@ -20,8 +20,8 @@ from gtm.health.checker import Checker
 from gtm.health.consensus import fold, same_routing
 from gtm.health.store import HealthStore
 from gtm.health.targets import Watched, targets, watched
-from gtm.health.view import HealthView, Override, State
-from gtm.model import Pool, Zone
+from gtm.model.health import HealthView, Override, State
+from gtm.model.zone import Pool, Zone
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gtm.health.view import Override, Vote
+from gtm.model.health import Override, Vote
 
 
 @dataclass

@@ -13,7 +13,8 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from gtm.model import Check, IPAddress, Pool, Zone
+from gtm.model.addresses import IPAddress
+from gtm.model.zone import Check, Pool, Zone
 
 
 @dataclass(frozen=True, slots=True)

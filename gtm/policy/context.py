@@ -1,43 +1,23 @@
 """The state of one decision: the client, the health view, what the answer came to depend on,
-and the trace. Each routing kind is a function of (node, Decision context). Pure."""
+and the trace. Each routing kind is a function of (node, context); the engine passes its
+dispatcher in, so a kind that nests targets asks `ctx.select` without knowing the others. Pure."""
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-from gtm.geo.record import GeoRecord
-from gtm.health.view import HealthView
-from gtm.model import (
-    Failover,
-    Geolocation,
-    Geoproximity,
-    IPAddress,
-    Latency,
-    Location,
-    Pool,
-    Target,
-    Weighted,
-)
+from gtm.model.addresses import IPAddress
+from gtm.model.decision import TraceStep
+from gtm.model.geo import Client
+from gtm.model.health import HealthView
+from gtm.model.zone import Failover, Geolocation, Geoproximity, Latency, Pool, Target, Weighted
 
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    """Who the answer is for: the address located (ECS or source) and what the geo DB says."""
-
-    address: IPAddress
-    geo: GeoRecord | None = None
-
-    @property
-    def location(self) -> Location | None:
-        return self.geo.location if self.geo is not None else None
-
-
-TraceStep = dict[str, Any]
+Dispatch = Callable[[Target, "Context"], Pool | None]
+"""The engine's `select` for any kind of target (gtm.policy.engine.dispatch)."""
 
 
 @dataclass
@@ -48,6 +28,7 @@ class Context:
     client: Client
     health: HealthView
     rng: random.Random
+    dispatch: Dispatch
     tracing: bool = False
     fail_open: bool = False  # answer as if every pool were healthy
     trace: list[TraceStep] = field(default_factory=list)
@@ -84,24 +65,9 @@ class Context:
 
     def select(self, target: Target) -> Pool | None:
         """The pool a target answers with for this client, or None when all it reaches is down."""
-        kinds = _kinds()
         self.depth += 1
         try:
-            match target:
-                case Pool():
-                    ok = self.usable(target)
-                    self.note("pool", pool=target.name, healthy=ok)
-                    return target if ok else None
-                case Failover():
-                    return kinds.failover(target, self)
-                case Weighted():
-                    return kinds.weighted(target, self)
-                case Geolocation():
-                    return kinds.geolocation(target, self)
-                case Geoproximity():
-                    return kinds.geoproximity(target, self)
-                case Latency():
-                    return kinds.latency(target, self)
+            return self.dispatch(target, self)
         finally:
             self.depth -= 1
 
@@ -111,23 +77,6 @@ class Context:
 
     def depends_on_location(self) -> None:
         self.location_dependent = True
-
-
-class _Kinds(NamedTuple):
-    failover: Callable[[Failover, Context], Pool | None]
-    weighted: Callable[[Weighted, Context], Pool | None]
-    geolocation: Callable[[Geolocation, Context], Pool | None]
-    geoproximity: Callable[[Geoproximity, Context], Pool | None]
-    latency: Callable[[Latency, Context], Pool | None]
-
-
-@functools.cache
-def _kinds() -> _Kinds:
-    """The routing kinds' functions, imported once (their modules import this one)."""
-    from gtm.policy import failover, geolocation, nearest, weighted
-
-    return _Kinds(failover.select, weighted.select, geolocation.select,
-                  nearest.select_geoproximity, nearest.select_latency)  # fmt: skip
 
 
 def describe(target: Target) -> str:

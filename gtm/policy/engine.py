@@ -11,50 +11,24 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
-from gtm.health.view import HealthView
-from gtm.model import (
-    AAAA,
+from gtm.model.addresses import IPAddress, IPNetwork
+from gtm.model.codes import AAAA, Verdict, WhenAllDown
+from gtm.model.decision import Decision
+from gtm.model.geo import Client
+from gtm.model.health import HealthView
+from gtm.model.zone import (
     Failover,
     Geolocation,
     Geoproximity,
-    IPAddress,
-    IPNetwork,
     Latency,
     Policy,
     Pool,
     Target,
     Weighted,
-    WhenAllDown,
 )
-from gtm.policy.context import Client, Context, TraceStep
-
-
-class Outcome(StrEnum):
-    ANSWER = "answer"
-    NODATA = "nodata"
-    SERVFAIL = "servfail"
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A policy's answer before rotation and the `answers:` cap (see `arrange`)."""
-
-    outcome: Outcome
-    addresses: tuple[IPAddress, ...]  # the chosen pool's endpoints of the family, file order
-    ttl: int
-    pool: Pool | None = None
-    validity: IPNetwork | None = None  # every client in it gets this answer; None: everyone
-    cacheable: bool = True  # False when a weighted draw chose
-    fail_open: bool = False  # every candidate was down; answered as if all were up
-    trace: tuple[TraceStep, ...] = ()
-
-    @property
-    def scope(self) -> int:
-        """The ECS scope prefix this decision supports (0: it did not depend on the client)."""
-        return self.validity.prefixlen if self.validity is not None else 0
+from gtm.policy import failover, geolocation, nearest, weighted
+from gtm.policy.context import Context
 
 
 def decide(
@@ -68,11 +42,11 @@ def decide(
 ) -> Decision:
     """The answer of `policy` to an A or AAAA query from `client`."""
     family = 6 if qtype == AAAA else 4
-    ctx = Context(family, client, health, rng, tracing=trace)
+    ctx = Context(family, client, health, rng, dispatch, tracing=trace)
     ctx.note("policy", name=policy.key or policy.name, family=f"IPv{family}", ttl=policy.ttl)
     if family not in _families(policy.root):
         ctx.note("nodata", reason=f"no pool of this policy has IPv{family} endpoints")
-        return Decision(Outcome.NODATA, (), policy.ttl, trace=tuple(ctx.trace))
+        return Decision(Verdict.NODATA, (), policy.ttl, trace=tuple(ctx.trace))
     pool = ctx.select(policy.root)
     if pool is None:
         ctx.fail_open = True  # what would answer if every pool were healthy?
@@ -80,20 +54,40 @@ def decide(
         if fallback is None:  # nothing this client can reach has an address of the family
             ctx.fail_open = False
             ctx.note("nodata", reason=f"no pool this client reaches has IPv{family} endpoints")
-            return _finish(ctx, policy, Outcome.NODATA, None)
+            return _finish(ctx, policy, Verdict.NODATA, None)
         ctx.note("all-down", when_all_down=str(policy.when_all_down))
         if policy.when_all_down is not WhenAllDown.OPEN:
             ctx.fail_open = False
             outcome = (
-                Outcome.SERVFAIL if policy.when_all_down is WhenAllDown.SERVFAIL else Outcome.NODATA
+                Verdict.SERVFAIL if policy.when_all_down is WhenAllDown.SERVFAIL else Verdict.NODATA
             )
             return _finish(ctx, policy, outcome, None)
         ctx.note("fail-open", reason="every candidate is down: answering as if all were up")
         pool = ctx.select(policy.root)  # Route 53's and gdnsd's rule
-    return _finish(ctx, policy, Outcome.ANSWER, pool)
+    return _finish(ctx, policy, Verdict.ANSWER, pool)
 
 
-def _finish(ctx: Context, policy: Policy, outcome: Outcome, pool: Pool | None) -> Decision:
+def dispatch(target: Target, ctx: Context) -> Pool | None:
+    """The pool `target` answers with for the client of `ctx`: a pool itself when usable, else
+    what its routing kind selects."""
+    match target:
+        case Pool():
+            ok = ctx.usable(target)
+            ctx.note("pool", pool=target.name, healthy=ok)
+            return target if ok else None
+        case Failover():
+            return failover.select(target, ctx)
+        case Weighted():
+            return weighted.select(target, ctx)
+        case Geolocation():
+            return geolocation.select(target, ctx)
+        case Geoproximity():
+            return nearest.select_geoproximity(target, ctx)
+        case Latency():
+            return nearest.select_latency(target, ctx)
+
+
+def _finish(ctx: Context, policy: Policy, outcome: Verdict, pool: Pool | None) -> Decision:
     addresses: tuple[IPAddress, ...] = ()
     if pool is not None:
         addresses = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gtm.model import Failover, Pool
+from gtm.model.zone import Failover, Pool
 
 if TYPE_CHECKING:
     from gtm.policy.context import Context

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gtm.geo.record import GeoRecord
-from gtm.model import GEO_LEVEL_ORDER, GeoLevel, Geolocation, GeoRule, IPNetwork, Pool
+from gtm.model.addresses import IPNetwork
+from gtm.model.codes import GEO_LEVEL_ORDER, GeoLevel
+from gtm.model.geo import GeoRecord
+from gtm.model.zone import Geolocation, GeoRule, Pool
 from gtm.policy.context import common_prefix, describe
 
 if TYPE_CHECKING:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gtm.geo.distance import biased_km, estimated_rtt_ms, great_circle_km
-from gtm.model import Geoproximity, Latency, Location, Pool
+from gtm.model.geo import Location
+from gtm.model.zone import Geoproximity, Latency, Pool
 
 if TYPE_CHECKING:
     from gtm.policy.context import Context

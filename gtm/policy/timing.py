@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gtm.model import Zone
+from gtm.model.zone import Zone
 from gtm.policy.engine import pools_of
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gtm.model import Pool, Weighted, WeightedTarget
+from gtm.model.zone import Pool, Weighted, WeightedTarget
 from gtm.policy.context import describe
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import dns.edns
 import dns.rcode
 import pytest
 
-from gtm.health.view import HealthView
+from gtm.model.health import HealthView
 from gtm.runtime import Runtime
 from tests.helpers import Client, client_for, running, settle
 from tests.redis_server import RedisServer

@@ -11,8 +11,8 @@ import dns.rcode
 import httpx
 import pytest
 
-from gtm.health.view import HealthView
-from gtm.model import IPAddress
+from gtm.model.addresses import IPAddress
+from gtm.model.health import HealthView
 from tests.helpers import Client, client_for, running, settle
 from tests.targets import Target, failover_zone, targets
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gtm.health.view import HealthView
+from gtm.model.health import HealthView
 from gtm.runtime import Runtime
 from tests.helpers import client_for, running, settle
 from tests.redis_server import RedisServer

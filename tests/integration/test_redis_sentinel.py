@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 
 from gtm.health.keys import Keys
 from gtm.health.redis_store import RedisHealthStore, sentinel_address
-from gtm.health.view import Override
+from gtm.model.health import Override
 from gtm.options import redis_url
 from tests.redis_server import RedisServer, free_port
 

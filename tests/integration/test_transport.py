@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gtm.dns.server import DnsServer, parse_listen
-from gtm.errors import ServeError
+from gtm.model.errors import ServeError
 
 TIMEOUT = 5.0  # a bound on every wait, never an expectation
 

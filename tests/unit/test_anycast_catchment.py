@@ -9,7 +9,7 @@ import pytest
 from gtm.anycast.catchment import Place, catchment, moves, shares
 from gtm.anycast.model import PoP
 from gtm.anycast.places import PLACES
-from gtm.model import Location
+from gtm.model.geo import Location
 
 PREFIX = ipaddress.ip_network("203.0.113.0/24")
 DUBLIN = PoP("z.", "eu-west", Location(53.35, -6.26), (PREFIX,), 64512)

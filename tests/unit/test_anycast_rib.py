@@ -8,7 +8,8 @@ import pytest
 
 from gtm.anycast.model import AnycastSettings, Damping, PoP
 from gtm.anycast.rib import Action, Rib
-from gtm.model import IPNetwork, Location
+from gtm.model.addresses import IPNetwork
+from gtm.model.geo import Location
 
 PREFIX = ipaddress.ip_network("203.0.113.0/24")
 OTHER = ipaddress.ip_network("198.51.100.0/24")

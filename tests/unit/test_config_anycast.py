@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from gtm.config import load_zone_text
-from gtm.model import AnycastSettings, BgpAttributes, Damping
+from gtm.model.zone import AnycastSettings, BgpAttributes, Damping
 
 HEAD = """
 zone: any.test

@@ -10,7 +10,8 @@ from gtm.config import reader
 from gtm.config.checks import read_check
 from gtm.config.loader import Map, load_yaml
 from gtm.config.reader import Reasons
-from gtm.model import Check, CheckType
+from gtm.model.codes import CheckType
+from gtm.model.zone import Check
 
 
 def read(text: str, name: str | None = None) -> tuple[Check | None, list[tuple[int, str, str]]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gtm.config import load_zone_file, validate_path, zone_files
-from gtm.errors import ConfigError, Reason
+from gtm.model.errors import ConfigError, Reason
 
 ZONE = """\
 zone: {name}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gtm.config import load_zone_file, validate_path
-from gtm.errors import ConfigError, Reason
+from gtm.model.errors import ConfigError, Reason
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "zones"
 FIXTURES = sorted(DATA.glob("bad-*.yaml"))

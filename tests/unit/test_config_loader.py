@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gtm.config.loader import Map, Scalar, Seq, load_yaml
-from gtm.errors import Reason
+from gtm.model.errors import Reason
 
 
 def test_lines_of_keys_and_values() -> None:

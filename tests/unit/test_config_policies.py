@@ -7,8 +7,9 @@ import textwrap
 import pytest
 
 from gtm.config import load_zone_text
-from gtm.errors import ConfigError
-from gtm.model import Failover, GeoLevel, Geolocation, Geoproximity, Weighted, Zone
+from gtm.model.codes import GeoLevel
+from gtm.model.errors import ConfigError
+from gtm.model.zone import Failover, Geolocation, Geoproximity, Weighted, Zone
 
 HEAD = """\
 zone: gtm.example.test

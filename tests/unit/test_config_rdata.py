@@ -10,7 +10,7 @@ import dnslib
 import pytest
 
 from gtm.config import rdata
-from gtm.model import STATIC_TYPES
+from gtm.model.codes import STATIC_TYPES
 
 ORIGIN = "gtm.example.test."
 

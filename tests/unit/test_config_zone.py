@@ -12,8 +12,7 @@ import pytest
 
 from gtm.config import load_zone_file, load_zone_text
 from gtm.config.compile import default_serial
-from gtm.errors import ConfigError
-from gtm.model import (
+from gtm.model.codes import (
     AAAA,
     CAA,
     CNAME,
@@ -25,15 +24,11 @@ from gtm.model import (
     TXT,
     A,
     CheckType,
-    Failover,
     GeoLevel,
-    Geolocation,
-    Geoproximity,
-    Latency,
-    Pool,
-    Weighted,
     WhenAllDown,
 )
+from gtm.model.errors import ConfigError
+from gtm.model.zone import Failover, Geolocation, Geoproximity, Latency, Pool, Weighted
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "zones").glob("*.yaml"))

@@ -9,8 +9,10 @@ import pytest
 
 from gtm.health.consensus import CheckerState, endpoint_state, fold, same_routing
 from gtm.health.targets import Watched, target_of
-from gtm.health.view import HealthView, Override, State, Vote
-from gtm.model import Check, CheckType, Location, Pool
+from gtm.model.codes import CheckType
+from gtm.model.geo import Location
+from gtm.model.health import HealthView, Override, State, Vote
+from gtm.model.zone import Check, Pool
 
 ip = ipaddress.ip_address
 UP, DOWN, UNKNOWN = State.UP, State.DOWN, State.UNKNOWN

@@ -9,7 +9,7 @@ import pytest
 from gtm.anycast.exabgp import Answer, answer, command
 from gtm.anycast.model import PoP, Route
 from gtm.anycast.rib import Action, Update
-from gtm.model import Location
+from gtm.model.geo import Location
 
 P = ipaddress.ip_network("203.0.113.0/24")
 V6 = ipaddress.ip_network("2001:db8:f::/48")

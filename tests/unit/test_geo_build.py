@@ -11,8 +11,7 @@ import pytest
 
 from gtm.geo.build import CSVError, build_database, read_csv
 from gtm.geo.geodb import GeoDBError, MaxMindGeoDB
-from gtm.geo.record import GeoRecord
-from gtm.model import Location
+from gtm.model.geo import GeoRecord, Location
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CSV = ROOT / "geodb" / "example.csv"

@@ -19,9 +19,8 @@ from netaddr import IPSet
 
 from gtm.geo import geodb as geodb_module
 from gtm.geo.geodb import GeoDBError, MaxMindGeoDB
-from gtm.geo.record import GeoRecord
 from gtm.geo.watched import GeoDBFile
-from gtm.model import Location
+from gtm.model.geo import GeoRecord, Location
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "geodb" / "example.mmdb"
 MODES = {"c-extension": maxminddb.MODE_MMAP_EXT, "pure-python": maxminddb.MODE_MMAP}

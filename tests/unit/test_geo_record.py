@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from gtm.geo.geodb import from_data
-from gtm.geo.record import GeoRecord
-from gtm.model import Location
+from gtm.model.geo import GeoRecord, Location
 
 NET = ipaddress.ip_network("192.0.2.0/24")
 

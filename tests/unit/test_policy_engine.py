@@ -11,29 +11,25 @@ from dataclasses import dataclass
 import pytest
 
 from gtm.geo.distance import EARTH_RADIUS_KM, biased_km, great_circle_km
-from gtm.geo.record import GeoRecord
-from gtm.health.view import ALL_UP, HealthView
-from gtm.model import (
-    AAAA,
-    A,
+from gtm.model.addresses import IPAddress
+from gtm.model.codes import AAAA, A, GeoLevel, Verdict, WhenAllDown
+from gtm.model.decision import Decision
+from gtm.model.geo import Client, GeoRecord, Location
+from gtm.model.health import ALL_UP, HealthView
+from gtm.model.zone import (
     Failover,
-    GeoLevel,
     Geolocation,
     Geoproximity,
     GeoRule,
-    IPAddress,
     Latency,
-    Location,
     Policy,
     Pool,
     ProximityTarget,
     Target,
     Weighted,
     WeightedTarget,
-    WhenAllDown,
 )
-from gtm.policy.context import Client
-from gtm.policy.engine import Decision, Outcome, arrange, decide
+from gtm.policy.engine import arrange, decide
 
 ip = ipaddress.ip_address
 KM_PER_DEGREE = 2 * math.pi * EARTH_RADIUS_KM / 360  # along the equator
@@ -97,7 +93,7 @@ class FailoverCase:
     health: HealthView
     qtype: int
     expect: str | None
-    outcome: Outcome = Outcome.ANSWER
+    outcome: Verdict = Verdict.ANSWER
     when: WhenAllDown = WhenAllDown.OPEN
     fail_open: bool = False
 
@@ -114,10 +110,10 @@ FAILOVER_CASES = {
         pool_down(EU, US, AP), A, "eu", fail_open=True
     ),
     "all down, servfail": FailoverCase(
-        pool_down(EU, US, AP), A, None, Outcome.SERVFAIL, WhenAllDown.SERVFAIL
+        pool_down(EU, US, AP), A, None, Verdict.SERVFAIL, WhenAllDown.SERVFAIL
     ),
     "all down, nodata": FailoverCase(
-        pool_down(EU, US, AP), A, None, Outcome.NODATA, WhenAllDown.NODATA
+        pool_down(EU, US, AP), A, None, Verdict.NODATA, WhenAllDown.NODATA
     ),
 }
 
@@ -125,7 +121,7 @@ FAILOVER_CASES = {
 @pytest.mark.parametrize("case", FAILOVER_CASES.values(), ids=FAILOVER_CASES.keys())
 def test_failover(case: FailoverCase) -> None:
     decision = run(FAILOVER, qtype=case.qtype, health=case.health, when=case.when)
-    assert (chosen(decision), decision.outcome) == (case.expect, case.outcome)
+    assert (chosen(decision), decision.verdict) == (case.expect, case.outcome)
     assert decision.fail_open == case.fail_open
     assert decision.validity is None  # failover never depends on the client
     assert decision.cacheable
@@ -148,7 +144,7 @@ def test_min_healthy_takes_a_pool_down_before_its_last_endpoint() -> None:
 
 def test_a_family_no_pool_has_is_nodata_not_a_failure() -> None:
     decision = run(Failover((AP,)), qtype=AAAA, when=WhenAllDown.SERVFAIL)
-    assert decision.outcome is Outcome.NODATA
+    assert decision.verdict is Verdict.NODATA
     assert decision.addresses == ()
 
 
@@ -387,10 +383,10 @@ def test_all_down_propagates_up_before_failing_open(
 def test_nested_servfail_only_when_every_level_is_down() -> None:
     servfail = WhenAllDown.SERVFAIL
     assert (
-        run(NESTED, who=EUROPEAN, health=pool_down(EU, US), when=servfail).outcome is Outcome.ANSWER
+        run(NESTED, who=EUROPEAN, health=pool_down(EU, US), when=servfail).verdict is Verdict.ANSWER
     )
     decision = run(NESTED, who=EUROPEAN, health=pool_down(EU, US, AP), when=servfail)
-    assert decision.outcome is Outcome.SERVFAIL
+    assert decision.verdict is Verdict.SERVFAIL
     assert decision.addresses == ()
 
 
@@ -428,5 +424,5 @@ def test_aaaa_for_a_client_whose_rules_reach_only_ipv4_pools_is_nodata() -> None
         rule(1, GeoLevel.DEFAULT, (), AP),
     ))  # fmt: skip
     decision = run(target, qtype=AAAA, who=ASIAN, when=WhenAllDown.SERVFAIL)
-    assert decision.outcome is Outcome.NODATA
+    assert decision.verdict is Verdict.NODATA
     assert run(target, qtype=AAAA, who=EUROPEAN).addresses == (ip("2001:db8:10::1"),)

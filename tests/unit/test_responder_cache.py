@@ -14,8 +14,8 @@ import pytest
 from gtm.config import load_zone_text
 from gtm.dns.responder import Snapshot, respond
 from gtm.dns.tree import ZoneSet
-from gtm.geo.record import GeoRecord
-from gtm.model import IPAddress, IPNetwork, Location
+from gtm.model.addresses import IPAddress, IPNetwork
+from gtm.model.geo import GeoRecord, Location
 
 ZONE = """
 zone: cache.test

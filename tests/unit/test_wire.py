@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gtm.dns.ecs import ClientSubnet, EcsError, decode_ecs, encode_ecs
-from gtm.dns.wire import Drop, FormErr, Rcode, Reply, labels_to_text, parse_query, render, udp_limit
+from gtm.dns.wire import Drop, FormErr, Reply, labels_to_text, parse_query, render, udp_limit
+from gtm.model.codes import Rcode
 
 
 def wire(name: str = "www.Example.test.", rdtype: str = "A", **make: object) -> bytes:

@@ -1,11 +1,20 @@
-"""What the policy engine knows about a client's place. Pure."""
+"""Places: a point on the globe, what a geo database says of an address, and the client an
+answer is for. Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from gtm.model import IPAddress, IPNetwork, Location
+from gtm.model.addresses import IPAddress, IPNetwork
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point on the globe, in degrees."""
+
+    lat: float
+    lon: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +40,15 @@ class GeoDB(Protocol):
     def lookup(self, address: IPAddress) -> GeoRecord:
         """The record of the database network `address` falls in (never raises for an address)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Who the answer is for: the address located (ECS or source) and what the geo DB says."""
+
+    address: IPAddress
+    geo: GeoRecord | None = None
+
+    @property
+    def location(self) -> Location | None:
+        return self.geo.location if self.geo is not None else None

@@ -12,7 +12,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from gtm.model import IPAddress, Location, Pool
+from gtm.model.addresses import IPAddress
+from gtm.model.geo import Location
+from gtm.model.zone import Pool
 
 
 class State(StrEnum):
@@ -101,9 +103,6 @@ class HealthView:
     endpoints: Mapping[tuple[str, IPAddress], EndpointHealth] = field(default_factory=_frozen)
     pools: Mapping[str, PoolHealth] = field(default_factory=_frozen)
 
-    def endpoint_up(self, pool: Pool, endpoint: IPAddress) -> bool:
-        return not self.endpoints_down or (pool.name, endpoint) not in self.endpoints_down
-
     def pool_up(self, pool: Pool) -> bool:
         forced = self.pools_forced.get(pool.name) if self.pools_forced else None
         if forced is not None:
@@ -113,12 +112,12 @@ class HealthView:
         up = sum(1 for e in pool.endpoints if (pool.name, e) not in self.endpoints_down)
         return up >= pool.min_healthy
 
-    def healthy_endpoints(self, pool: Pool, version: int) -> tuple[IPAddress, ...]:
-        """The pool's up endpoints of one address family, in file order."""
-        family = pool.endpoints_of(version)
+    def healthy_endpoints(self, pool: Pool, family: int) -> tuple[IPAddress, ...]:
+        """The pool's up endpoints of one address family (4 or 6), in file order."""
+        endpoints = pool.endpoints_of(family)
         if not self.endpoints_down:
-            return family
-        return tuple(e for e in family if (pool.name, e) not in self.endpoints_down)
+            return endpoints
+        return tuple(e for e in endpoints if (pool.name, e) not in self.endpoints_down)
 
 
 ALL_UP = HealthView()

@@ -1,4 +1,5 @@
-"""The values the DNS core and the policy engine see: frozen, validated, free of strings to look up.
+"""Zones as loaded: records, pools, checks, policies. Frozen, validated, free of strings to
+look up.
 
 `gtm.config` builds these from zone files; tests may build them directly. Names are absolute,
 lower-case and end with a dot (``"www.gtm.example.test."``); record data are dnslib ``RD``
@@ -7,60 +8,14 @@ objects ready to pack.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-# DNS type codes used throughout (RFC 1035, 3596, 2782, 8659, 6891).
-A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, SRV, OPT, CAA, ANY = (
-    1, 2, 5, 6, 12, 15, 16, 28, 33, 41, 257, 255,
-)  # fmt: skip
-STATIC_TYPES: Mapping[str, int] = {
-    "A": A, "AAAA": AAAA, "CNAME": CNAME, "MX": MX, "TXT": TXT,
-    "NS": NS, "SRV": SRV, "CAA": CAA, "PTR": PTR,
-}  # fmt: skip
-DYNAMIC_TYPES = frozenset({A, AAAA})
-
-
-class CheckType(StrEnum):
-    HTTP = "http"
-    HTTPS = "https"
-    TCP = "tcp"
-
-
-class WhenAllDown(StrEnum):
-    """What a policy answers when every candidate is down."""
-
-    OPEN = "open"  # answer as if all were healthy (Route 53, gdnsd)
-    SERVFAIL = "servfail"
-    NODATA = "nodata"
-
-
-class GeoLevel(StrEnum):
-    """Geolocation rule levels, most specific first (the order rules are tried in)."""
-
-    NETWORK = "network"
-    SUBDIVISION = "subdivision"
-    COUNTRY = "country"
-    CONTINENT = "continent"
-    DEFAULT = "default"
-
-
-GEO_LEVEL_ORDER: tuple[GeoLevel, ...] = tuple(GeoLevel)
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """A point on the globe, in degrees."""
-
-    lat: float
-    lon: float
+from gtm.model.addresses import IPAddress, IPNetwork
+from gtm.model.codes import CheckType, GeoLevel, WhenAllDown
+from gtm.model.geo import Location
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +106,9 @@ class Pool:
         object.__setattr__(self, "_v4", tuple(e for e in self.endpoints if e.version == 4))
         object.__setattr__(self, "_v6", tuple(e for e in self.endpoints if e.version == 6))
 
-    def endpoints_of(self, version: int) -> tuple[IPAddress, ...]:
+    def endpoints_of(self, family: int) -> tuple[IPAddress, ...]:
         """The endpoints of one address family (4 or 6)."""
-        return self._v6 if version == 6 else self._v4
+        return self._v6 if family == 6 else self._v4
 
 
 @dataclass(frozen=True, slots=True)
