@@ -232,11 +232,11 @@ def _print_failover_bounds(path: Path) -> None:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from gtm.dns.responder import Snapshot
-    from gtm.dns.tree import ZoneSet
+    from gtm.config.directory import ZoneDirectory
+    from gtm.dns.snapshot import Snapshot
+    from gtm.dns.zoneset import ZoneSet
     from gtm.explain import ExplainError, explain, format_text
     from gtm.geo.geodb import MaxMindGeoDB
-    from gtm.zoneset import ZoneDirectory
 
     result = ZoneDirectory(args.zones).reload()
     for reason in result.errors:

@@ -16,8 +16,9 @@ from typing import Any
 from dnslib import QTYPE, DNSLabel, DNSQuestion, DNSRecord
 
 from gtm.dns.ecs import ClientSubnet
+from gtm.dns.full import locate, located_address
 from gtm.dns.lookup import Lookup
-from gtm.dns.responder import Snapshot, locate, located_address
+from gtm.dns.snapshot import Snapshot
 from gtm.dns.wire import Edns, Query, parse_query
 from gtm.model.addresses import IPNetwork
 from gtm.model.codes import Rcode

@@ -14,10 +14,11 @@ from pathlib import Path
 from aiohttp import web
 
 from gtm.anycast.announcer import Announcer
-from gtm.dns.handler import Responder
-from gtm.dns.responder import Snapshot
+from gtm.config.directory import ReloadResult, ZoneDirectory
+from gtm.dns.responder import Responder
 from gtm.dns.server import DnsServer
-from gtm.dns.tree import ZoneSet
+from gtm.dns.snapshot import Snapshot
+from gtm.dns.zoneset import ZoneSet
 from gtm.events import EventLog
 from gtm.geo.geodb import GeoDBError, MaxMindGeoDB
 from gtm.geo.watched import GeoDBFile
@@ -30,7 +31,6 @@ from gtm.model.errors import ServeError
 from gtm.model.health import HealthView
 from gtm.process import tune_gc
 from gtm.workers import WorkerConfig, WorkerPool
-from gtm.zoneset import ReloadResult, ZoneDirectory
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Runtime:
         return HealthService(embedded, self._on_health, checker=checker, events=self.events)
 
     def _on_health(self, view: HealthView) -> None:
-        self._swap(health=view)
+        self.responder.publish(health=view)
         self.anycast.on_health(view)
         if self.workers is not None:
             self.workers.publish_health(view)
@@ -168,6 +168,7 @@ class Runtime:
                 self.geofile = GeoDBFile.open(c.geodb)
             except GeoDBError as exc:
                 raise ServeError(str(exc)) from exc
+            self.responder.publish(geodb=self.geofile.current)
         else:
             log.warning("event=no-geodb detail=%r", "location rules see every client as unknown")
         self._fingerprint = self.directory.fingerprint()  # before loading: no change is missed
@@ -255,28 +256,13 @@ class Runtime:
         self.reload_errors += len({reason.file for reason in result.errors})
 
     def _publish(self, result: ReloadResult) -> None:
-        self._swap(zones=ZoneSet.build(result.zones))
+        self.responder.publish(zones=ZoneSet.build(result.zones))
         if self.workers is not None:
             self.workers.publish_zones(result.zones)
         self.reloads += 1
         origins = ",".join(sorted(z.origin for z in result.zones))
         version = self.responder.snapshot.version
         log.info("event=zones-published version=%d zones=%s", version, origins)
-
-    def _swap(
-        self,
-        zones: ZoneSet | None = None,
-        geodb: MaxMindGeoDB | None = None,
-        health: HealthView | None = None,
-    ) -> None:
-        """Publish a new snapshot (with an empty answer cache) in one assignment."""
-        old = self.responder.snapshot
-        self.responder.snapshot = Snapshot(
-            zones if zones is not None else old.zones,
-            health if health is not None else old.health,
-            geodb if geodb is not None else self._current_geodb(),
-            old.version + 1,
-        )
 
     def _ready_timeout(self, result: ReloadResult) -> float:
         """Long enough for the slowest check's first probe, at most `ready_timeout`."""
@@ -303,7 +289,7 @@ class Runtime:
         self._geodb_error = None
         self.events.add("geodb", state="loaded", database_type=new.info.database_type,
                         built=new.info.built, digest=new.info.digest[:12])  # fmt: skip
-        self._swap(geodb=new)
+        self.responder.publish(geodb=new)
         if self.workers is not None:
             self.workers.reload_geodb()
         if old is not None:

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gtm.dns.handler import QueryStats, Responder
-from gtm.dns.responder import Snapshot
-from gtm.dns.server import DnsServer, TransportStats
-from gtm.dns.tree import ZoneSet
+from gtm.dns.responder import Responder
+from gtm.dns.server import DnsServer
+from gtm.dns.snapshot import Snapshot
+from gtm.dns.stats import QueryStats, TransportStats
+from gtm.dns.zoneset import ZoneSet
 from gtm.model.health import HealthView
 from gtm.model.zone import Zone
 from gtm.process import install_uvloop, tune_gc
@@ -340,6 +341,7 @@ class _Serving:
             from gtm.geo.watched import GeoDBFile
 
             self.geofile = await asyncio.to_thread(GeoDBFile.open, self.config.geodb)
+            self.responder.publish(geodb=self.geofile.current)
         loop.add_reader(self.conn.fileno(), self._receive)
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         await _first(self.fed.wait(), self.stopping.wait())
@@ -363,15 +365,16 @@ class _Serving:
             return
         kind = message[0]
         if kind == "zones":
-            self._swap(zones=ZoneSet.build(message[1]))
+            self.responder.publish(zones=ZoneSet.build(message[1]))
             self._have_zones = True
         elif kind == "health":
-            self._swap(health=view_from(message[1]))
+            self.responder.publish(health=view_from(message[1]))
             self._have_health = True
         elif kind == "geodb" and self.geofile is not None:
             old = self.geofile.current
-            if self.geofile.reload() is not None:
-                self._swap()
+            new = self.geofile.reload()
+            if new is not None:
+                self.responder.publish(geodb=new)
                 if old is not None:
                     old.close()
         elif kind == "stats":
@@ -382,12 +385,3 @@ class _Serving:
             self.stopping.set()
         if self._have_zones and self._have_health:
             self.fed.set()
-
-    def _swap(self, zones: ZoneSet | None = None, health: HealthView | None = None) -> None:
-        old = self.responder.snapshot
-        self.responder.snapshot = Snapshot(
-            zones if zones is not None else old.zones,
-            health if health is not None else old.health,
-            self.geofile.current if self.geofile is not None else None,
-            old.version + 1,
-        )

@@ -16,8 +16,8 @@ import random
 from collections.abc import Iterator
 
 from gtm.dns.cache import AnswerCache
-from gtm.dns.handler import Responder
-from gtm.dns.responder import Snapshot
+from gtm.dns.responder import Responder
+from gtm.dns.snapshot import Snapshot
 from gtm.runtime import Runtime
 
 SEED = 20261128

@@ -25,6 +25,7 @@ from gtm.anycast.announcer import Announcer
 from gtm.anycast.exabgp import Answer, answer, command
 from gtm.anycast.model import pops_of
 from gtm.anycast.rib import Update
+from gtm.config.directory import ZoneDirectory
 from gtm.health.checker import Checker
 from gtm.health.keys import Keys
 from gtm.health.redis_store import RedisHealthStore
@@ -33,7 +34,6 @@ from gtm.health.store import EmbeddedStore
 from gtm.model.errors import ServeError
 from gtm.model.health import HealthView
 from gtm.model.zone import Zone
-from gtm.zoneset import ZoneDirectory
 
 log = logging.getLogger(__name__)
 

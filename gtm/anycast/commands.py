@@ -75,7 +75,7 @@ def run_announce(args: argparse.Namespace) -> int:
 def run_simulate(args: argparse.Namespace) -> int:
     from gtm.anycast.places import PLACES
     from gtm.anycast.simulate import simulate, unknown_pools
-    from gtm.zoneset import ZoneDirectory
+    from gtm.config.directory import ZoneDirectory
 
     result = ZoneDirectory(args.zones).reload()
     for reason in result.errors:

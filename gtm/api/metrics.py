@@ -20,8 +20,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from gtm.dns.handler import LATENCY_BUCKETS, QueryStats
-from gtm.dns.server import TransportStats
+from gtm.dns.stats import LATENCY_BUCKETS, QueryStats, TransportStats
 from gtm.health.redis_store import RedisHealthStore
 from gtm.model.codes import Rcode, RRType
 from gtm.model.health import State
@@ -81,6 +80,9 @@ class RuntimeCollector(Collector):
                                   "than a header, or responses)", value=stats.dropped)  # fmt: skip
         yield CounterMetricFamily("gtm_dns_internal_errors", "Queries that hit an internal "
                                   "error (answered SERVFAIL)", value=stats.errors)  # fmt: skip
+        yield CounterMetricFamily("gtm_dns_fast_path_errors", "Queries the fast path failed "
+                                  "on (a bug; the full path answered)",
+                                  value=stats.fast_errors)  # fmt: skip
         histogram = HistogramMetricFamily(
             "gtm_dns_query_seconds", "Time to process a query, from bytes in to bytes out"
         )

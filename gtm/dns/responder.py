@@ -1,260 +1,98 @@
-"""Authoritative answers: query bytes + snapshot -> reply bytes. Pure given the snapshot.
+"""The transport's handler: the current snapshot, the fast path then the full path, counters
+and logs.
 
-Reads the query, refuses or rejects what it must, locates the client (the ECS address when the
-query has one with a source prefix above 0, else the source address), and answers from the
-snapshot's answer cache or from a fresh lookup that then fills it. Every reply that goes
-through the cache is the cached rendering with this query's ID, flags, question and OPT
-record patched in, so a cache hit and a miss give the same bytes.
+Counting is plain dictionary and list arithmetic per query; the metrics endpoint turns it into
+Prometheus families only when scraped. A bug in the fast path costs the fast path, never the
+answer: it is counted and logged, and the full path answers.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import ipaddress
+import bisect
+import logging
 import random
-from collections.abc import Callable
+import time
 from dataclasses import dataclass, field
 
-from gtm.dns.cache import AnswerCache, Entry, question_key
 from gtm.dns.fast import fast_reply
-from gtm.dns.lookup import Lookup, Result
-from gtm.dns.tree import ZoneSet, ZoneTree
-from gtm.dns.wire import (
-    Drop,
-    FormErr,
-    Query,
-    Reply,
-    opt_record,
-    parse_query,
-    patch,
-    render,
-    render_truncated,
-    udp_limit,
-)
-from gtm.model.addresses import IPAddress, IPNetwork
-from gtm.model.codes import ANY, OPT, Rcode, RRClass, RRType
-from gtm.model.geo import Client, GeoDB
-from gtm.model.health import ALL_UP, HealthView
-from gtm.policy.draws import outcomes
+from gtm.dns.full import respond
+from gtm.dns.snapshot import Snapshot
+from gtm.dns.stats import LATENCY_BUCKETS, QueryStats
+from gtm.dns.throttled_log import ThrottledLog
+from gtm.dns.zoneset import ZoneSet
+from gtm.model.codes import Rcode
+from gtm.model.geo import GeoDB
+from gtm.model.health import HealthView
+
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """Everything an answer depends on, swapped whole when zones, health or the geo DB change.
+@dataclass
+class Responder:
+    """Called by the transport for every message; reads whatever snapshot is current, and is
+    where a new one is published (`publish`)."""
 
-    The answer cache belongs to the snapshot, so a new snapshot starts with an empty cache and
-    no answer outlives the zones, health view or database that made it.
-    """
+    snapshot: Snapshot
+    rng: random.Random = field(default_factory=random.Random)  # weighted draws
+    stats: QueryStats = field(default_factory=QueryStats)
+    fast: bool = True  # False: every query takes the full path (the reference, in tests)
+    throttled: ThrottledLog = field(default_factory=lambda: ThrottledLog(log))
 
-    zones: ZoneSet
-    health: HealthView = ALL_UP
-    geodb: GeoDB | None = None
-    version: int = 0
-    cache: AnswerCache = field(default_factory=AnswerCache)
+    def publish(
+        self,
+        zones: ZoneSet | None = None,
+        health: HealthView | None = None,
+        geodb: GeoDB | None = None,
+    ) -> None:
+        """Answer from a new snapshot (with an empty answer cache), in one assignment."""
+        self.snapshot = self.snapshot.replaced(zones, health, geodb)
 
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The reply to one message (None: send nothing), its rcode (-1 when dropped), and the
-    exception that turned it into SERVFAIL, for the shell to log."""
-
-    reply: bytes | None
-    rcode: int
-    error: Exception | None = None
-    # What metrics count (all empty for replies that never reached a zone):
-    zone: str = ""
-    qtype: int = 0
-    policy: str = ""
-    pool: str = ""
-    cached: bool = False
-    ecs: bool = False
-
-
-def respond(
-    data: bytes, source: str, tcp: bool, snap: Snapshot, rng: random.Random, *, fast: bool = True
-) -> Outcome:
-    """Answer one message from `source` (the peer's IP address). Never raises.
-
-    With `fast`, a cached answer to a common query is spliced without parsing (`fast_reply`);
-    without, every message takes the full path, the reference the fast path is held to.
-    """
-    if fast:
-        hit = fast_reply(data, source, tcp, snap.cache, rng)
-        if hit is not None:
-            wire, entry, ecs = hit
-            return Outcome(wire, entry.rcode, None, entry.zone, entry.qtype, entry.policy,
-                           entry.pool, True, ecs)  # fmt: skip
-    try:
-        query = parse_query(data)
-    except Drop:
-        return Outcome(None, -1)
-    except FormErr as exc:
-        reply = Reply(exc.query, Rcode.FORMERR, aa=False, with_question=exc.question)
-        return Outcome(render(reply), Rcode.FORMERR)
-    limit = 65535 if tcp else udp_limit(query)
-    try:
-        refusal = _refusal(query)
-        if refusal is not None:
-            return Outcome(render(Reply(query, refusal, aa=False), limit), refusal)
-        tree = snap.zones.find(query.qname)
-        if tree is None:
-            return Outcome(render(Reply(query, Rcode.REFUSED, aa=False), limit), Rcode.REFUSED)
-        return _answer(query, source, tcp, tree, snap, rng, limit)
-    except Exception as exc:  # a bug must cost one SERVFAIL, never the server
-        servfail = Reply(query, Rcode.SERVFAIL, aa=False)
-        return Outcome(render(servfail, limit), Rcode.SERVFAIL, exc)
-
-
-def _refusal(query: Query) -> int | None:
-    """The rcode for queries we do not look up at all."""
-    qtype = query.qtype
-    if query.opcode != 0:
-        return Rcode.NOTIMP
-    if query.edns is not None and query.edns.version > 0:
-        return Rcode.BADVERS
-    if qtype == OPT:
-        return Rcode.FORMERR
-    if query.qclass not in (RRClass.IN, RRClass.ANY) or qtype in (RRType.AXFR, RRType.IXFR):
-        return Rcode.REFUSED
-    if qtype in (RRType.MAILA, RRType.MAILB) or (128 <= qtype < 255):
-        return Rcode.NOTIMP
-    return None
-
-
-def located_address(query: Query, source: str) -> IPAddress:
-    """Whose location counts: the ECS address (source prefix above 0), else the peer's."""
-    ecs = query.edns.ecs if query.edns is not None else None
-    if ecs is not None and ecs.source > 0:
-        return ecs.address
-    return ipaddress.ip_address(source.split("%", 1)[0])  # drop an IPv6 zone index
-
-
-def locate(address: IPAddress, snap: Snapshot) -> Callable[[], Client]:
-    """The client, looked up in the geo database on first use only."""
-    found: list[Client] = []
-
-    def client() -> Client:
-        if not found:
-            geo = snap.geodb.lookup(address) if snap.geodb is not None else None
-            found.append(Client(address, geo))
-        return found[0]
-
-    return client
-
-
-def _answer(
-    query: Query,
-    source: str,
-    tcp: bool,
-    tree: ZoneTree,
-    snap: Snapshot,
-    rng: random.Random,
-    limit: int,
-) -> Outcome:
-    address = located_address(query, source)
-    key = question_key(query.question)
-    cached = query.qtype != ANY  # ANY differs between UDP and TCP; it is rare: never cached
-    entry = snap.cache.find(key, address) if cached else None
-    hit = entry is not None
-    if entry is None:
-        client = locate(address, snap)
-        result = Lookup(query, tree, tcp, client, snap.health, rng).run()
-        if cached and not result.cacheable and result.rcode == Rcode.NOERROR:
-            # A weighted draw: its outcomes are listed and cached once; each query then draws
-            # among them. Past MAX_OUTCOMES, each outcome is cached by the pool drawn instead.
-            entry = None
-            if key not in snap.cache.per_query_draws:
-                entry = _draw(query, tcp, tree, snap, client)
-                if entry is None:
-                    snap.cache.per_query_draws.add(key)
-            if entry is not None:
-                snap.cache.store(key, entry)
+    def __call__(self, data: bytes, client: str, tcp: bool) -> bytes | None:
+        started = time.perf_counter()
+        snapshot = self.snapshot
+        stats = self.stats
+        if self.fast:
+            try:
+                hit = fast_reply(data, client, tcp, snapshot.cache, self.rng)
+            except Exception:
+                hit = None
+                stats.fast_errors += 1
+                self.throttled.log(logging.ERROR, "fast-path-error", "client=%s errors=%d", client,
+                                stats.fast_errors, exc_info=True)  # fmt: skip
+            if hit is not None:
+                reply, entry, ecs = hit
+                elapsed = time.perf_counter() - started
+                stats.latency_counts[bisect.bisect_left(LATENCY_BUCKETS, elapsed)] += 1
+                stats.latency_sum += elapsed
+                stats.queries[entry.counter] += 1
+                stats.cache_hits += 1
+                stats.fast_answers += 1
+                if entry.pool:
+                    stats.answers_by_pool[entry.pool] += 1
+                if ecs:
+                    stats.ecs_queries += 1
+                return reply
+        outcome = respond(data, client, tcp, snapshot, self.rng)
+        elapsed = time.perf_counter() - started
+        stats.latency_counts[bisect.bisect_left(LATENCY_BUCKETS, elapsed)] += 1
+        stats.latency_sum += elapsed
+        if outcome.rcode < 0:
+            stats.dropped += 1
+            return None
+        stats.queries[(outcome.zone, outcome.policy, outcome.qtype, outcome.rcode)] += 1
+        if outcome.zone:
+            if outcome.cached:
+                stats.cache_hits += 1
             else:
-                drawn = (key, result.pool)
-                entry = snap.cache.find(drawn, address)
-                hit = entry is not None
-                if entry is None:
-                    entry = _entry(query, result, tree.zone.origin, snap.cache)
-                    snap.cache.store(drawn, entry)
-        elif cached and result.cacheable and result.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
-            entry = _entry(query, result, tree.zone.origin, snap.cache)
-            snap.cache.store(key, entry)
-        else:  # answered once, not cached: ANY (which differs over UDP and TCP), SERVFAIL...
-            entry = _entry(query, result, tree.zone.origin, None)
-            if result.rotations > 1:
-                entry.turn = rng.randrange(result.rotations)  # uncached: a random order
-    if entry.draw is not None:
-        entry = entry.pick(rng.random())
-    ecs = query.edns is not None and query.edns.ecs is not None
-    return Outcome(
-        _finish(entry, query, limit), entry.rcode, None, tree.zone.origin, query.qtype,
-        entry.policy, entry.pool, hit, ecs,
-    )  # fmt: skip
-
-
-def _draw(
-    query: Query, tcp: bool, tree: ZoneTree, snap: Snapshot, client: Callable[[], Client]
-) -> Entry | None:
-    """An entry holding every outcome of the query's random draws, or None when too many."""
-    found = outcomes(lambda rng: Lookup(query, tree, tcp, client, snap.health, rng).run())
-    if found is None or any(result.rcode != Rcode.NOERROR for _, result in found):
-        return None
-    # Each outcome holds for the clients of its own validity network; the list, for all of
-    # them at once: the narrowest (they all contain the client).
-    validity = max((r.validity for _, r in found if r.validity is not None),
-                   key=lambda network: network.prefixlen, default=None)  # fmt: skip
-    entries = tuple(_entry(query, r, tree.zone.origin, snap.cache, validity) for _, r in found)
-    total, cumulative = 0.0, []
-    for probability, _ in found:
-        total += probability
-        cumulative.append(total)
-    first = entries[0]
-    return Entry(validity, 1, first.render, rcode=Rcode.NOERROR, policy=first.policy,
-                 zone=first.zone, qtype=first.qtype, question_length=first.question_length,
-                 draw=(tuple(c / total for c in cumulative), entries))  # fmt: skip
-
-
-def _entry(
-    first: Query,
-    result: Result,
-    zone: str,
-    cache: AnswerCache | None,
-    validity: IPNetwork | None = None,
-) -> Entry:
-    """A cache entry for a result: renders it per rotation offset, without OPT, ready to be
-    patched for any query of the same name and type. Entries bound for `cache` that show the
-    same answer to the same question share their renderings (the ECS scope is in the OPT
-    record, patched later)."""
-    # Rendered for a lower-case question, so the bytes do not depend on which client came
-    # first; `patch` puts each client's question (and letter case) back.
-    labels = tuple(label.lower() for label in first.qname_labels)
-    plain = dataclasses.replace(first, qname_labels=labels, edns=None)
-
-    def render_offset(offset: int) -> bytes:
-        reply = Reply(
-            plain, result.rcode, result.aa, result.answer_for(offset), result.authority,
-            result.additional,
-        )  # fmt: skip
-        return render(reply)
-
-    validity = result.validity if validity is None else validity
-    shows = (question_key(first.question), result.rcode,
-             tuple((d.verdict, d.addresses, d.ttl) for d in result.decisions))  # fmt: skip
-    renderings = cache.shared.setdefault(shows, {}) if cache is not None else {}
-    return Entry(validity, result.rotations, render_offset, rcode=result.rcode,
-                 aa=result.aa, policy=result.policy, pool=result.pool, zone=zone,
-                 qtype=first.qtype, question_length=len(first.question),
-                 renderings=renderings)  # fmt: skip
-
-
-def _finish(entry: Entry, query: Query, limit: int) -> bytes:
-    """The entry's next rendering made this query's reply; truncated when it does not fit."""
-    edns = query.edns
-    scope = 0
-    if edns is not None and edns.ecs is not None and edns.ecs.source > 0:
-        scope = entry.scope  # RFC 7871 7.2.1: a /0 source gets a /0 scope
-    opt = opt_record(edns, entry.rcode, scope) if edns is not None else b""
-    wire = patch(entry.next_wire(), query, opt)
-    if len(wire) > limit:
-        return render_truncated(Reply(query, entry.rcode, entry.aa, ecs_scope=scope))
-    return wire
+                stats.cache_misses += 1
+        if outcome.pool:
+            stats.answers_by_pool[outcome.pool] += 1
+        if outcome.ecs:
+            stats.ecs_queries += 1
+        if outcome.rcode == Rcode.FORMERR:
+            stats.malformed += 1
+        if outcome.error is not None:
+            stats.errors += 1
+            self.throttled.log(logging.ERROR, "servfail", "reason=internal-error errors=%d",
+                            stats.errors, exc_info=outcome.error)  # fmt: skip
+        return outcome.reply

@@ -2,7 +2,8 @@
 
 No DNS semantics live here. Bytes in, the handler's bytes out: UDP datagrams as they come, TCP
 messages framed by a 2-byte length (RFC 1035 4.2.2), pipelined on one connection (RFC 7766).
-The handler is read per query, so a reload can swap it; nothing it raises reaches the loop.
+Both hand every message to one `Answerer`, which calls the handler (read per message, so a
+reload can swap it) and keeps anything it raises from the loop.
 """
 
 from __future__ import annotations
@@ -14,45 +15,21 @@ import ipaddress
 import logging
 import re
 import socket
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
+from gtm.dns.answerer import Answerer, Handler
+from gtm.dns.stats import TransportStats
 from gtm.dns.tcp import TcpConnection
-from gtm.dns.udp import MAX_MESSAGE, UdpReader
+from gtm.dns.throttled_log import ThrottledLog
+from gtm.dns.udp import UdpReader
 from gtm.model.errors import ServeError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[bytes, str, bool], bytes | None]
-"""(query wire, client IP address, is_tcp) -> reply wire, or None to send nothing."""
-
 _BIND_ATTEMPTS = 20  # port 0: a busy host may hold the free UDP port for TCP often
 _BACKLOG = socket.SOMAXCONN
-_LOG_INTERVAL = 10.0  # seconds between two log lines of one kind
 _HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
-
-
-@dataclass(slots=True)
-class TransportStats:
-    """Counters since start, plain ints for /metrics."""
-
-    udp_queries: int = 0
-    tcp_queries: int = 0
-    tcp_connections: int = 0  # accepted
-    tcp_refused: int = 0  # closed at once: over tcp_max_connections, or while draining
-    handler_errors: int = 0  # the handler raised, or returned more than 65535 bytes
-    dropped: int = 0  # no reply: the handler returned None, or the UDP send buffer was full
-
-    @classmethod
-    def merged(cls, parts: list[TransportStats]) -> TransportStats:
-        """The sum of several processes' counters (`gtm serve --workers`)."""
-        total = cls()
-        for part in parts:
-            for name in cls.__slots__:
-                setattr(total, name, getattr(total, name) + getattr(part, name))
-        return total
 
 
 class DnsServer:
@@ -80,8 +57,9 @@ class DnsServer:
             raise ValueError(
                 f"tcp_max_queries_per_connection must be >= 1, not {tcp_max_queries_per_connection}"
             )
-        self.handler = handler
         self.stats = TransportStats()
+        self._log = ThrottledLog(log)
+        self.answerer = Answerer(handler, self.stats, self._log)
         self.tcp_idle_timeout = tcp_idle_timeout
         self.tcp_max_connections = tcp_max_connections
         self.tcp_max_queries_per_connection = tcp_max_queries_per_connection
@@ -94,9 +72,17 @@ class DnsServer:
         self._connections: set[TcpConnection] = set()
         self._no_connections = asyncio.Event()  # set exactly when _connections is empty
         self._no_connections.set()
-        self._throttle = _Throttle()
         self._started = False
         self.draining = False
+
+    @property
+    def handler(self) -> Handler:
+        """What answers each message (tests and the two-path harness may swap it)."""
+        return self.answerer.handler
+
+    @handler.setter
+    def handler(self, handler: Handler) -> None:
+        self.answerer.handler = handler
 
     @property
     def addresses(self) -> tuple[tuple[str, int], ...]:
@@ -134,7 +120,7 @@ class DnsServer:
             raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
         bound = udp_sock.getsockname()
         try:
-            reader = UdpReader(self, udp_sock)
+            reader = UdpReader(self.answerer, udp_sock)
         except BaseException:
             udp_sock.close()
             tcp_sock.close()
@@ -142,7 +128,7 @@ class DnsServer:
         self._udp.append(reader)  # from here close() owns the UDP socket
         try:
             server = await loop.create_server(
-                lambda: TcpConnection(self), sock=tcp_sock, backlog=_BACKLOG
+                lambda: TcpConnection(self.answerer, self), sock=tcp_sock, backlog=_BACKLOG
             )
         except BaseException:
             tcp_sock.close()
@@ -184,44 +170,7 @@ class DnsServer:
         for reader in self._udp:
             await reader.closed.wait()
 
-    # The protocols' side: the handler call, connection bookkeeping, throttled logs.
-
-    def answer(self, query: bytes, client: str, is_tcp: bool) -> bytes | None:
-        """The handler's reply to one query, or None; counts and logs what went wrong."""
-        try:
-            reply = self.handler(query, client, is_tcp)
-        except Exception:
-            self.handler_failed(client, is_tcp)
-            return None
-        if reply is None:
-            self.stats.dropped += 1
-        elif len(reply) > MAX_MESSAGE:
-            self.reply_too_big(len(reply))
-            return None
-        return reply
-
-    def handler_failed(self, client: str, is_tcp: bool) -> None:
-        """Count and log (throttled) the exception being handled, which the handler raised."""
-        self.stats.handler_errors += 1
-        self._throttle.log(
-            logging.ERROR,
-            "handler-error",
-            "transport=%s client=%s",
-            "tcp" if is_tcp else "udp",
-            client,
-            exc_info=True,
-        )
-
-    def send_failed(self, client: str, exc: OSError) -> None:
-        """Count and log (throttled) a UDP reply the kernel would not send."""
-        self.stats.dropped += 1
-        self._throttle.log(logging.WARNING, "udp-send-failed", "client=%s error=%s", client,
-                           exc.strerror or exc)  # fmt: skip
-
-    def reply_too_big(self, size: int) -> None:
-        """Count and log (throttled) a reply that no DNS message can carry."""
-        self.stats.handler_errors += 1
-        self._throttle.log(logging.ERROR, "reply-too-big", "size=%d", size)
+    # The TCP connections' side (tcp.Connections): admission and bookkeeping.
 
     def admit(self, connection: TcpConnection, client: str) -> bool:
         """Whether a new TCP connection may stay; counts it either way."""
@@ -230,13 +179,8 @@ class DnsServer:
             return False
         if len(self._connections) >= self.tcp_max_connections:
             self.stats.tcp_refused += 1
-            self._throttle.log(
-                logging.WARNING,
-                "tcp-refused",
-                "client=%s limit=%d",
-                client,
-                self.tcp_max_connections,
-            )
+            self._log.log(logging.WARNING, "tcp-refused", "client=%s limit=%d", client,
+                          self.tcp_max_connections)  # fmt: skip
             return False
         self._connections.add(connection)
         self._no_connections.clear()
@@ -248,29 +192,6 @@ class DnsServer:
         self._connections.discard(connection)
         if not self._connections:
             self._no_connections.set()
-
-
-class _Throttle:
-    """At most one log line per kind every `interval` seconds; the next one counts the rest."""
-
-    def __init__(self, interval: float = _LOG_INTERVAL) -> None:
-        self._interval = interval
-        self._last: dict[str, float] = {}
-        self._held: dict[str, int] = {}
-
-    def log(
-        self, level: int, kind: str, fields: str, *args: object, exc_info: bool = False
-    ) -> None:
-        now = time.monotonic()
-        last = self._last.get(kind)
-        if last is not None and now - last < self._interval:
-            self._held[kind] = self._held.get(kind, 0) + 1
-            return
-        self._last[kind] = now
-        held = self._held.pop(kind, 0)
-        log.log(
-            level, "event=%s " + fields + " suppressed=%d", kind, *args, held, exc_info=exc_info
-        )
 
 
 def _bind_pair(

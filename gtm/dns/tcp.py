@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
-if TYPE_CHECKING:
-    from gtm.dns.server import DnsServer
+from gtm.dns.answerer import Answerer
 
 _EARLY = 0.01  # timers may fire a clock tick early (uvloop counts milliseconds)
+
+
+class Connections(Protocol):
+    """What a connection needs of the server that accepted it (`server.DnsServer`)."""
+
+    tcp_idle_timeout: float
+    tcp_max_queries_per_connection: int | None
+
+    def admit(self, connection: TcpConnection, client: str) -> bool:
+        """Whether a new connection may stay (counted either way)."""
+        ...
+
+    def forget(self, connection: TcpConnection) -> None:
+        """A connection admitted earlier is gone."""
+        ...
 
 
 class TcpConnection(asyncio.Protocol):
@@ -19,7 +33,8 @@ class TcpConnection(asyncio.Protocol):
     while its replies are unread.
     """
 
-    def __init__(self, server: DnsServer) -> None:
+    def __init__(self, answerer: Answerer, server: Connections) -> None:
+        self._answerer = answerer
         self._server = server
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
@@ -104,10 +119,10 @@ class TcpConnection(asyncio.Protocol):
 
     def _answer(self, transport: asyncio.Transport, query: bytes) -> None:
         server = self._server
-        server.stats.tcp_queries += 1
+        self._answerer.stats.tcp_queries += 1
         self._queries += 1
         self._deadline = self._loop.time() + server.tcp_idle_timeout
-        reply = server.answer(query, self._client, True)
+        reply = self._answerer.answer(query, self._client, True)
         if reply is not None:
             transport.write(len(reply).to_bytes(2, "big") + reply)
         limit = server.tcp_max_queries_per_connection

@@ -99,23 +99,3 @@ class ZoneTree:
         """The source of synthesis for a name that does not exist, if the zone has one."""
         encloser = self.closest_encloser(qname)
         return self.nodes.get("*." + encloser if encloser != "." else "*.")
-
-
-@dataclass(frozen=True, slots=True)
-class ZoneSet:
-    """All zones served, found by the longest match."""
-
-    trees: Mapping[str, ZoneTree]
-
-    @classmethod
-    def build(cls, zones: Iterable[Zone]) -> ZoneSet:
-        return cls(MappingProxyType({z.origin: ZoneTree.build(z) for z in zones}))
-
-    def find(self, qname: str) -> ZoneTree | None:
-        """The zone with the longest origin that `qname` is at or below."""
-        trees = self.trees
-        for name in suffixes(qname):
-            tree = trees.get(name)
-            if tree is not None:
-                return tree
-        return None

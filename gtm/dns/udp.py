@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from gtm.dns.server import DnsServer
+from gtm.dns.answerer import MAX_MESSAGE, Answerer
 
-MAX_MESSAGE = 65535  # a DNS message must fit a 2-byte TCP length prefix
 BATCH = 64  # datagrams read per readiness callback at most
 
 
@@ -22,19 +19,19 @@ class UdpReader:
     as queueing would only grow memory under overload.
     """
 
-    def __init__(self, server: DnsServer, sock: socket.socket) -> None:
-        self._server = server
+    def __init__(self, answerer: Answerer, sock: socket.socket) -> None:
+        self._answerer = answerer
         self._sock = sock
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(sock.fileno(), self._read)
         self.closed = asyncio.Event()
 
     def _read(self) -> None:
-        server = self._server
-        stats = server.stats
+        answerer = self._answerer
+        stats = answerer.stats
+        answer = answerer.answer
         recvfrom = self._sock.recvfrom
         sendto = self._sock.sendto
-        handler = server.handler
         received = 0
         try:
             for _ in range(BATCH):
@@ -46,23 +43,15 @@ class UdpReader:
                     # An ICMP error about an earlier reply (the client went away), on some kernels.
                     continue
                 received += 1
-                try:
-                    reply = handler(data, addr[0], False)
-                except Exception:
-                    server.handler_failed(addr[0], False)
-                    continue
+                reply = answer(data, addr[0], False)
                 if reply is None:
-                    stats.dropped += 1
-                    continue
-                if len(reply) > MAX_MESSAGE:
-                    server.reply_too_big(len(reply))
                     continue
                 try:
                     sendto(reply, addr)
                 except (BlockingIOError, InterruptedError):
                     stats.dropped += 1
                 except OSError as exc:  # e.g. EMSGSIZE: more than a datagram can carry
-                    server.send_failed(addr[0], exc)
+                    answerer.send_failed(addr[0], exc)
         finally:
             stats.udp_queries += received
 

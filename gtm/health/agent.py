@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gtm.config.directory import ZoneDirectory
 from gtm.health.checker import Checker
 from gtm.health.keys import Keys
 from gtm.health.redis_store import ERRORS, RedisVoteWriter
 from gtm.health.targets import ProbeTarget, targets
 from gtm.model.errors import ServeError
 from gtm.model.geo import Location
-from gtm.zoneset import ZoneDirectory
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,9 @@ import dns.message
 import pytest
 
 from gtm.dns.fast import fast_reply
-from gtm.dns.responder import Snapshot, respond
+from gtm.dns.full import respond
+from gtm.dns.responder import Responder
+from gtm.dns.snapshot import Snapshot
 from tests.unit.test_responder_cache import snapshot
 
 SOURCE = "10.1.2.3"  # in the fake geo database: a mapped /20
@@ -50,8 +52,8 @@ def both(
     data: bytes, fast: Snapshot, full: Snapshot, tcp: bool = False
 ) -> tuple[bytes | None, bytes | None]:
     """The reply with the fast path on, and the full path's (None: dropped)."""
-    got = respond(data, SOURCE, tcp, fast, random.Random(1)).reply
-    want = respond(data, SOURCE, tcp, full, random.Random(1), fast=False).reply
+    got = Responder(fast, rng=random.Random(1))(data, SOURCE, tcp)
+    want = respond(data, SOURCE, tcp, full, random.Random(1)).reply
     return got, want
 
 
@@ -179,11 +181,11 @@ def test_fuzzed_queries_get_the_full_paths_answer() -> None:
         wire = bytes(data)
         hit = fast_reply(wire, SOURCE, False, fast.cache, random.Random(1))
         if hit is None:
-            got = respond(wire, SOURCE, False, fast, random.Random(1), fast=False).reply
+            got = respond(wire, SOURCE, False, fast, random.Random(1)).reply
         else:
             fast_answers += 1
             got = hit[0]
-        want = respond(wire, SOURCE, False, full, random.Random(1), fast=False).reply
+        want = respond(wire, SOURCE, False, full, random.Random(1)).reply
         assert got == want, wire.hex()
     assert fast_answers > 1_000  # many corruptions (the ID, flags, ECS bits) stay answerable
 
@@ -202,7 +204,7 @@ policies:
 def test_a_draw_with_more_outcomes_than_listed_is_made_per_query() -> None:
     """70 pools: past MAX_OUTCOMES the full path draws per query, each pool's answer cached."""
     from gtm.config import load_zone_text
-    from gtm.dns.tree import ZoneSet
+    from gtm.dns.zoneset import ZoneSet
 
     pools = "\n".join(f"  p{i}: {{endpoints: [192.0.2.{i}]}}" for i in range(70))
     weights = ", ".join(f"p{i}: 1" for i in range(70))
@@ -218,3 +220,25 @@ def test_a_draw_with_more_outcomes_than_listed_is_made_per_query() -> None:
         seen.add(dns.message.from_wire(reply).answer[0][0].to_text())
     assert len(seen) > 50  # drawn per query, not once
     assert len(snap.cache) == len(seen)  # each pool's answer rendered once
+
+
+def test_a_bug_in_the_fast_path_is_counted_and_logged_and_the_full_path_answers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    fast, full = snapshot(), snapshot()
+    responder = Responder(fast, rng=random.Random(1))
+    data = make("static.cache.test.")
+    responder(data, SOURCE, False)  # cached: the fast path would answer the next one
+    monkeypatch.setattr("gtm.dns.responder.fast_reply", broken)
+    with caplog.at_level("ERROR", logger="gtm.dns.responder"):
+        got = responder(data, SOURCE, False)
+        responder(data, SOURCE, False)  # a second one within 10 s: counted, not logged
+    assert got == respond(data, SOURCE, False, full, random.Random(1)).reply
+    assert responder.stats.fast_errors == 2
+    assert responder.stats.fast_answers == 0
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["event=fast-path-error client=10.1.2.3 errors=1 suppressed=0"]
+    assert caplog.records[0].exc_info is not None

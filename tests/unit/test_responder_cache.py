@@ -12,8 +12,9 @@ import dns.rdatatype
 import pytest
 
 from gtm.config import load_zone_text
-from gtm.dns.responder import Snapshot, respond
-from gtm.dns.tree import ZoneSet
+from gtm.dns.full import respond
+from gtm.dns.snapshot import Snapshot
+from gtm.dns.zoneset import ZoneSet
 from gtm.model.addresses import IPAddress, IPNetwork
 from gtm.model.geo import GeoRecord, Location
 
