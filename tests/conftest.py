@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gtm.runtime import Runtime
+from gtm.runtime.serve import Runtime
 from tests.dualpath import dual_checked
 from tests.helpers import SEMANTICS, Client, client_for, running
 from tests.redis_server import RedisServer, private_redis

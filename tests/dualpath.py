@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from gtm.dns.cache import AnswerCache
 from gtm.dns.responder import Responder
 from gtm.dns.snapshot import Snapshot
-from gtm.runtime import Runtime
+from gtm.runtime.serve import Runtime
 
 SEED = 20261128
 

@@ -13,7 +13,7 @@ import dns.message
 import dns.rdatatype
 
 from gtm.model.health import HealthView
-from gtm.runtime import Runtime, ServeConfig
+from gtm.runtime.serve import Runtime, ServeConfig
 
 DATA = Path(__file__).parent / "data"
 SEMANTICS = DATA / "zones" / "semantics"

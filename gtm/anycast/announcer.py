@@ -9,7 +9,6 @@ the optional sink (`gtm announce --exabgp` writes them for ExaBGP).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -20,6 +19,7 @@ from gtm.anycast.catchment import shares
 from gtm.anycast.model import PoP, Route, pops_of
 from gtm.anycast.places import PLACES
 from gtm.anycast.rib import Rib, RouteState, Update
+from gtm.background import Background, wait_or_timeout
 from gtm.events import EventLog
 from gtm.model.health import ALL_UP, HealthView
 from gtm.model.zone import Pool, Zone
@@ -45,7 +45,7 @@ class Announcer:
         self.view: HealthView = ALL_UP
         self.started = False
         self.counts: Counter[str] = Counter()  # "announce"/"withdraw" -> updates
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background()
         self._stop = asyncio.Event()
         self.stepped = asyncio.Event()  # set after every step (tests, tooling)
 
@@ -102,21 +102,16 @@ class Announcer:
         self.view = view
         self.started = True
         self.step()
-        self._task = asyncio.create_task(self._ticker(), name="anycast-tick")
+        self._background.start(self._ticker(), "anycast-tick")
 
     async def _ticker(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), TICK)
-            if not self._stop.is_set():
-                self.step()
+        while not await wait_or_timeout(self._stop, TICK):
+            self.step()
 
     async def stop(self, withdraw: bool = False) -> list[Update]:
         """Stop stepping; with `withdraw`, withdraw every announced route (process exit)."""
         self._stop.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._background.stop()
         updates: list[Update] = []
         if withdraw:
             for rib in self.ribs.values():

@@ -2,31 +2,32 @@
 
 Here: `/healthz` (liveness), `/readyz` (readiness with reasons), and admin overrides under
 `/v1/overrides` (Bearer token; disabled unless a token is configured); the read routes are in
-`read.py`. Handlers only translate HTTP to calls on the runtime; nothing is decided here.
+`read.py`. Handlers only translate HTTP to calls on the node (`port.ServedNode`); nothing is
+decided here. Every write route is wrapped in `token_required`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
+from gtm.api.port import ServedNode
+from gtm.api.shared import CLOSING, NODE, TOKEN, error
 from gtm.model.health import Override
-from gtm.runtime import Runtime
 
-RUNTIME = web.AppKey("runtime", Runtime)
-TOKEN = web.AppKey("token", str)
-CLOSING = web.AppKey("closing", asyncio.Event)  # set on shutdown: long-lived streams end
 KINDS = ("pool", "endpoint")
 
 
-def make_app(runtime: Runtime, token: str | None) -> web.Application:
+def make_app(node: ServedNode, token: str | None) -> web.Application:
     app = web.Application()
-    app[RUNTIME] = runtime
+    app[NODE] = node
     app[TOKEN] = token or ""
     app[CLOSING] = asyncio.Event()
     app.on_shutdown.append(_closing)
@@ -46,13 +47,6 @@ def make_app(runtime: Runtime, token: str | None) -> web.Application:
 
 async def _closing(app: web.Application) -> None:
     app[CLOSING].set()
-
-
-def error(status: int, message: str, field: str | None = None) -> web.Response:
-    body: dict[str, Any] = {"error": message}
-    if field is not None:
-        body["field"] = field
-    return web.json_response(body, status=status)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -78,43 +72,46 @@ async def status(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     from gtm.api.metrics import CONTENT_TYPE, render
 
-    runtime = request.app[RUNTIME]
-    workers = await runtime.workers.collect_stats() if runtime.workers is not None else {}
-    body = render(runtime, workers)
+    node = request.app[NODE]
+    body = render(node, await node.counters())
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    reasons = runtime.not_ready()
+    node = request.app[NODE]
+    reasons = node.not_ready()
     if reasons:
         return web.json_response({"ready": False, "reasons": reasons}, status=503)
-    return web.json_response({"ready": True, "stale": runtime.health.view.stale})
+    return web.json_response({"ready": True, "stale": node.health.view.stale})
 
 
-def _authorized(request: web.Request) -> web.Response | None:
-    """None when the request may write; else the response that refuses it."""
-    token = request.app[TOKEN]
-    if not token:
-        return error(403, "the write API is disabled: start gtm serve with an API token")
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
-        return error(401, "missing or wrong bearer token")
-    return None
+Route = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def token_required(route: Route) -> Route:
+    """A write route: answered only for a request carrying the configured bearer token."""
+
+    @functools.wraps(route)
+    async def guarded(request: web.Request) -> web.Response:
+        token = request.app[TOKEN]
+        if not token:
+            return error(403, "the write API is disabled: start gtm serve with an API token")
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+            return error(401, "missing or wrong bearer token")
+        return await route(request)
+
+    return guarded
 
 
 async def list_overrides(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    now = time.time()
-    items = [o.as_dict() for o in runtime.health.store.book.overrides.values() if o.active(now)]
+    items = [o.as_dict() for o in request.app[NODE].health.overrides(time.time())]
     return web.json_response({"overrides": sorted(items, key=lambda o: (o["kind"], o["id"]))})
 
 
+@token_required
 async def put_override(request: web.Request) -> web.Response:
-    refused = _authorized(request)
-    if refused is not None:
-        return refused
     kind, ident = request.match_info["kind"], request.match_info["id"]
     if kind not in KINDS:
         return error(404, f"unknown kind {kind!r}: pool or endpoint")
@@ -125,24 +122,22 @@ async def put_override(request: web.Request) -> web.Response:
     parsed = parse_override(kind, ident, body)
     if isinstance(parsed, web.Response):
         return parsed
-    runtime = request.app[RUNTIME]
+    node = request.app[NODE]
     if parsed is None:  # "auto": back to the checks
-        await runtime.health.clear_override(kind, ident)
+        await node.health.clear_override(kind, ident)
         return web.json_response({"kind": kind, "id": ident, "state": "auto"})
-    if not runtime.knows(kind, ident):
+    if not node.knows(kind, ident):
         return error(404, f"no {kind} {ident!r} in the zones served")
-    await runtime.health.set_override(parsed)
+    await node.health.set_override(parsed)
     return web.json_response(parsed.as_dict())
 
 
+@token_required
 async def delete_override(request: web.Request) -> web.Response:
-    refused = _authorized(request)
-    if refused is not None:
-        return refused
     kind, ident = request.match_info["kind"], request.match_info["id"]
     if kind not in KINDS:
         return error(404, f"unknown kind {kind!r}: pool or endpoint")
-    if not await request.app[RUNTIME].health.clear_override(kind, ident):
+    if not await request.app[NODE].health.clear_override(kind, ident):
         return error(404, f"no override on {kind} {ident!r}")
     return web.Response(status=204)
 

@@ -1,4 +1,4 @@
-"""GET /metrics: Prometheus text format, built from the runtime's counters at scrape time.
+"""GET /metrics: Prometheus text format, built from the node's counters at scrape time.
 
 Nothing here runs per query: the DNS path only adds to plain counters (`QueryStats`), and
 this collector turns them, the health view and the transport's figures into metric families
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -20,37 +19,28 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from gtm.dns.stats import LATENCY_BUCKETS, QueryStats, TransportStats
-from gtm.health.redis_store import RedisHealthStore
+from gtm.api.port import Counters, ServedNode
+from gtm.dns.stats import LATENCY_BUCKETS
 from gtm.model.codes import Rcode, RRType
 from gtm.model.health import State
-
-if TYPE_CHECKING:
-    from gtm.runtime import Runtime
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-class RuntimeCollector(Collector):
-    """The runtime's counters; with workers, summed over every process that answers DNS."""
+class NodeCollector(Collector):
+    """The node's counters; with workers, summed over every process that answers DNS."""
 
-    def __init__(
-        self, runtime: Runtime, workers: dict[int, tuple[QueryStats, TransportStats]]
-    ) -> None:
-        self.runtime = runtime
-        self.workers = workers
-        self.query_stats = QueryStats.merged(
-            [runtime.responder.stats, *(q for q, _ in workers.values())]
-        )
-        self.transport_stats = TransportStats.merged(
-            [runtime.server.stats, *(t for _, t in workers.values())]
-        )
+    def __init__(self, node: ServedNode, counters: Counters) -> None:
+        self.node = node
+        self.counters = counters
+        self.query_stats = counters.queries
+        self.transport_stats = counters.transport
 
     def collect(self) -> Iterator[Metric]:
         yield from self._dns()
         yield from self._transport()
         yield from self._health()
-        yield from self._runtime()
+        yield from self._node()
 
     def _dns(self) -> Iterator[Metric]:
         stats = self.query_stats
@@ -108,7 +98,7 @@ class RuntimeCollector(Collector):
                                   " handler returned nothing)", value=t.dropped)  # fmt: skip
 
     def _health(self) -> Iterator[Metric]:
-        service = self.runtime.health
+        service = self.node.health
         view = service.view
         endpoint = GaugeMetricFamily("gtm_endpoint_up", "1 when an endpoint is up (unknown "
                                      "counts as up), 0 when down", labels=["pool", "endpoint",
@@ -126,8 +116,7 @@ class RuntimeCollector(Collector):
         for kind in ("endpoint", "pool"):
             transitions.add_metric([kind], service.transition_counts.get(kind, 0))
         yield transitions
-        now = time.time()
-        active = sum(1 for o in service.store.book.overrides.values() if o.active(now))
+        active = len(service.overrides(time.time()))
         yield GaugeMetricFamily("gtm_overrides", "Active admin overrides", value=active)
         yield CounterMetricFamily("gtm_override_changes", "Overrides set or cleared",
                                   value=service.override_changes)  # fmt: skip
@@ -155,55 +144,52 @@ class RuntimeCollector(Collector):
                 if vote.rtt_ms is not None:
                     rtt.add_metric([pool, str(address), vote.checker], vote.rtt_ms / 1000)
         yield rtt
-        store = service.store
-        if isinstance(store, RedisHealthStore):
+        link = service.store.link()
+        if link is not None:
             yield GaugeMetricFamily("gtm_redis_connected", "1 while Redis is reachable",
-                                    value=int(store.connected))  # fmt: skip
+                                    value=int(link.connected))  # fmt: skip
             yield GaugeMetricFamily("gtm_redis_staleness_seconds", "Seconds since Redis was "
                                     "last read completely, while unreachable",
-                                    value=store.staleness())  # fmt: skip
+                                    value=link.staleness)  # fmt: skip
 
-    def _runtime(self) -> Iterator[Metric]:
-        r = self.runtime
+    def _node(self) -> Iterator[Metric]:
+        c, node = self.counters, self.node
         yield CounterMetricFamily("gtm_reloads", "Snapshots published by zone reloads",
-                                  value=r.reloads)  # fmt: skip
+                                  value=c.reloads)  # fmt: skip
         yield CounterMetricFamily("gtm_reload_errors", "Zone files rejected on (re)load",
-                                  value=r.reload_errors)  # fmt: skip
+                                  value=c.reload_errors)  # fmt: skip
         yield GaugeMetricFamily("gtm_snapshot_version", "The version of the answer snapshot",
-                                value=r.responder.snapshot.version)  # fmt: skip
+                                value=node.snapshot.version)  # fmt: skip
         yield GaugeMetricFamily("gtm_answer_cache_entries", "Answers in the current cache",
-                                value=len(r.responder.snapshot.cache))  # fmt: skip
+                                value=len(node.snapshot.cache))  # fmt: skip
         yield GaugeMetricFamily("gtm_dns_processes", "Processes answering DNS (--workers)",
-                                value=1 + (r.workers.count if r.workers else 0))  # fmt: skip
+                                value=len(c.messages_by_process))  # fmt: skip
         per_process = CounterMetricFamily(
             "gtm_dns_process_messages",
             "DNS messages handled, by process (0: the primary)",
             labels=["process"],
         )
-        per_process.add_metric(["0"], r.responder.stats.total)
-        for index, (queries, _) in sorted(self.workers.items()):
-            per_process.add_metric([str(index)], queries.total)
+        for index, messages in sorted(c.messages_by_process.items()):
+            per_process.add_metric([str(index)], messages)
         yield per_process
         updates = CounterMetricFamily("gtm_anycast_updates", "Simulated BGP updates sent, by "
                                       "action", labels=["action"])  # fmt: skip
         for action in ("announce", "withdraw"):
-            updates.add_metric([action], r.anycast.counts[action])
+            updates.add_metric([action], node.anycast.counts[action])
         yield updates
         routes = GaugeMetricFamily("gtm_anycast_route_announced", "1 while a PoP announces a "
                                    "prefix, else 0", labels=["prefix", "pop", "zone"])  # fmt: skip
-        for rib in r.anycast.ribs.values():
+        for rib in node.anycast.ribs.values():
             for (_, prefix), state in sorted(rib.routes.items()):
                 pop = state.route.pop
                 routes.add_metric([prefix, pop.pool, pop.zone], int(state.announced))
         yield routes
-        if r.workers is not None:
+        if c.worker_restarts is not None:
             yield CounterMetricFamily("gtm_worker_restarts", "Worker processes started again "
-                                      "after dying", value=r.workers.restarts)  # fmt: skip
+                                      "after dying", value=c.worker_restarts)  # fmt: skip
 
 
-def render(
-    runtime: Runtime, workers: dict[int, tuple[QueryStats, TransportStats]] | None = None
-) -> bytes:
+def render(node: ServedNode, counters: Counters) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(RuntimeCollector(runtime, workers or {}))
+    registry.register(NodeCollector(node, counters))
     return generate_latest(registry)

@@ -1,6 +1,6 @@
 """Read routes of the HTTP API (/v1): zones, pools, endpoints, explain, events and their stream.
 
-Each handler reads the runtime's current state and delegates the shape to `serialize`.
+Each handler reads the node's current state and delegates the shape to `serialize`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from aiohttp import web
 
 from gtm.api import serialize
-from gtm.api.app import CLOSING, RUNTIME, error
+from gtm.api.shared import CLOSING, NODE, error
 from gtm.explain import ExplainError, explain
 
 KEEPALIVE = 15.0  # seconds between SSE comments on a quiet stream
@@ -34,11 +34,11 @@ def add_routes(app: web.Application) -> None:
 
 async def anycast(request: web.Request) -> web.Response:
     """Prefixes, the PoPs announcing them, hold-down and damping, catchment shares."""
-    return web.json_response(request.app[RUNTIME].anycast.describe())
+    return web.json_response(request.app[NODE].anycast.describe())
 
 
 async def zones(request: web.Request) -> web.Response:
-    trees = request.app[RUNTIME].responder.snapshot.zones.trees
+    trees = request.app[NODE].snapshot.zones.trees
     return web.json_response(
         {"zones": [serialize.zone_summary(t.zone) for _, t in sorted(trees.items())]}
     )
@@ -46,14 +46,14 @@ async def zones(request: web.Request) -> web.Response:
 
 async def zone(request: web.Request) -> web.Response:
     name = request.match_info["zone"].lower().rstrip(".") + "."
-    tree = request.app[RUNTIME].responder.snapshot.zones.trees.get(name)
+    tree = request.app[NODE].snapshot.zones.trees.get(name)
     if tree is None:
         return error(404, f"no zone {name!r} is served")
     return web.json_response(serialize.zone_detail(tree.zone))
 
 
 async def pools(request: web.Request) -> web.Response:
-    service = request.app[RUNTIME].health
+    service = request.app[NODE].health
     view, now = service.view, time.monotonic()
     return web.json_response({
         "version": service.published.version, "stale": view.stale,
@@ -63,7 +63,7 @@ async def pools(request: web.Request) -> web.Response:
 
 
 async def pool(request: web.Request) -> web.Response:
-    service = request.app[RUNTIME].health
+    service = request.app[NODE].health
     name = request.match_info["name"]
     health = service.view.pools.get(name)
     if health is None:
@@ -73,7 +73,7 @@ async def pool(request: web.Request) -> web.Response:
 
 
 async def endpoint(request: web.Request) -> web.Response:
-    service = request.app[RUNTIME].health
+    service = request.app[NODE].health
     text = request.match_info["address"]
     try:
         address = ipaddress.ip_address(text)
@@ -95,7 +95,7 @@ async def explain_route(request: web.Request) -> web.Response:
     for field in ("name", "client"):
         if not query.get(field):
             return error(400, f"the query parameter {field!r} is required", field)
-    snap = request.app[RUNTIME].responder.snapshot
+    snap = request.app[NODE].snapshot
     try:
         result = explain(snap, query["name"], query.get("type", "A"), query["client"],
                          query.get("ecs") or None)  # fmt: skip
@@ -108,7 +108,7 @@ async def explain_route(request: web.Request) -> web.Response:
 
 
 async def events(request: web.Request) -> web.Response:
-    log = request.app[RUNTIME].events
+    log = request.app[NODE].events
     try:
         limit = int(request.query.get("limit", "100"))
     except ValueError:
@@ -121,7 +121,7 @@ async def events(request: web.Request) -> web.Response:
 
 async def event_stream(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: every new event as `data: {json}`; a comment keeps it alive."""
-    log = request.app[RUNTIME].events
+    log = request.app[NODE].events
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
         "X-Accel-Buffering": "no",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gtm.config import reader
+from gtm.config.duration import format_seconds
 from gtm.config.loader import Map, Node
 from gtm.config.reader import Reasons, join
 from gtm.model.codes import CheckType
@@ -159,7 +160,7 @@ def _timeout(r: Reasons, body: Map, path: str, interval: float) -> float:
     if timeout <= 0:
         r.add(node, join(path, "timeout"), "must be more than 0")
     elif timeout > interval:
-        shown = reader.format_seconds(interval)
+        shown = format_seconds(interval)
         r.add(node, join(path, "timeout"), f"must not exceed the interval ({shown})")
     return timeout
 

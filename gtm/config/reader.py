@@ -9,11 +9,11 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import math
-import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from gtm.config.duration import parse_duration
 from gtm.config.loader import Map, Node, Scalar, Seq
 from gtm.model.addresses import IPAddress, IPNetwork
 from gtm.model.errors import Reason
@@ -271,10 +271,6 @@ def network(r: Reasons, node: Node, path: str) -> IPNetwork | None:
         return None
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)?")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
 def duration(r: Reasons, node: Node, path: str) -> float | None:
     """A duration in seconds: ``500ms``, ``2s``, ``1.5s``, ``5m``, ``1h``; a bare number is
     seconds."""
@@ -283,18 +279,11 @@ def duration(r: Reasons, node: Node, path: str) -> float | None:
         if math.isfinite(value) and value >= 0:
             return float(value)
     elif isinstance(value, str):
-        match = _DURATION.fullmatch(value.strip())
-        if match:
-            return float(match[1]) * _UNIT[match[2]]
+        seconds = parse_duration(value)
+        if seconds is not None:
+            return seconds
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         r.add(node, path, f"invalid duration '{value}' (write 500ms, 2s, 1.5s or 5m)")
     else:
         r.add(node, path, f"must be a duration (500ms, 2s, 1.5s or 5m), not {describe(node)}")
     return None
-
-
-def format_seconds(seconds: float) -> str:
-    """A duration as a user would write it."""
-    if seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    return f"{seconds:g}s"

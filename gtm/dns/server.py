@@ -23,7 +23,7 @@ from gtm.dns.stats import TransportStats
 from gtm.dns.tcp import TcpConnection
 from gtm.dns.throttled_log import ThrottledLog
 from gtm.dns.udp import UdpReader
-from gtm.model.errors import ServeError
+from gtm.model.errors import ServeError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -279,5 +279,5 @@ def _check_ipv6(text: str, host: str) -> None:
         raise _bad(text, f"{host!r} is not an IPv6 address") from None
 
 
-def _bad(text: str, why: str) -> ValueError:
-    return ValueError(f"invalid listen address {text!r}: {why}")
+def _bad(text: str, why: str) -> UsageError:
+    return UsageError(f"invalid listen address {text!r}: {why}")

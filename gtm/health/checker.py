@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from gtm.health.connection_watch import ConnectionWatch
 from gtm.health.consensus import CheckerState
 from gtm.health.probes import USER_AGENT, Prober, ProbeResult
 from gtm.health.scheduler import ProbeScheduler
 from gtm.health.targets import ProbeTarget
-from gtm.health.watch import ConnectionWatch
 from gtm.model.geo import Location
 from gtm.model.health import Vote
 

@@ -27,10 +27,11 @@ from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
 from gtm import __version__
+from gtm.background import Background, wait_or_timeout
 from gtm.health.keys import Keys, decode_override, decode_vote, encode_override, encode_vote
 from gtm.health.store import VoteBook, ignore_change
 from gtm.model.geo import Location
-from gtm.model.health import Override, Vote
+from gtm.model.health import Override, StoreLink, Vote
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class RedisHealthStore:
         self.failures = 0
         self._redis: aioredis.Redis | None = None
         self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background()
 
     @property
     def stale(self) -> bool:
@@ -129,6 +130,14 @@ class RedisHealthStore:
             return self.clock()
         return self.last_sync
 
+    def not_ready(self) -> list[str]:
+        if self.synced_once.is_set():
+            return []
+        return ["Redis has not been read yet: no health state to serve"]
+
+    def link(self) -> StoreLink | None:
+        return StoreLink(self.connected, self.staleness())
+
     def staleness(self) -> float:
         """Seconds since Redis was last read completely (0 while connected)."""
         if self.connected or self.last_sync is None:
@@ -137,7 +146,7 @@ class RedisHealthStore:
 
     async def start(self, within: float) -> bool:
         """Connect and load the current state; True when loaded within `within` seconds."""
-        self._task = asyncio.create_task(self._run(), name="redis-health")
+        self._background.start(self._run(), "redis-health")
         try:
             async with asyncio.timeout(within):
                 await self.synced_once.wait()
@@ -148,10 +157,7 @@ class RedisHealthStore:
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._background.stop()
         if self._redis is not None:
             await close(self._redis)
 
@@ -183,8 +189,7 @@ class RedisHealthStore:
                 if self.connected:
                     self.connected = False
                     self.on_change()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), backoff)
+                await wait_or_timeout(self._stop, backoff)
                 backoff = min(BACKOFF_MAX, backoff * 2)
                 continue
             backoff = BACKOFF_MIN
@@ -309,11 +314,11 @@ class RedisVoteWriter:
         self.failed = 0
         self._pending: dict[str, tuple[Vote, bool]] = {}  # the latest vote per target only
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background()
         self._stop = asyncio.Event()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="vote-writer")
+        self._background.start(self._run(), "vote-writer")
 
     def put(self, target: str, vote: Vote, changed: bool) -> None:
         """Queue a vote; a newer vote for the same target replaces it (bounded by targets)."""
@@ -326,9 +331,7 @@ class RedisVoteWriter:
         self._stop.set()
         self._pending = {}
         self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._background.join()  # the writer sees the stop and returns
         await close(self.client)
 
     async def _run(self) -> None:
@@ -351,8 +354,7 @@ class RedisVoteWriter:
                               self.name, str(exc), self.failed)  # fmt: skip
                 for target, item in batch.items():  # keep only what no newer vote replaced
                     self._pending.setdefault(target, item)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), backoff)
+                await wait_or_timeout(self._stop, backoff)
                 backoff = min(BACKOFF_MAX, backoff * 2)
                 self._wake.set()
 

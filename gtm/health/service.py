@@ -8,13 +8,13 @@ when routing would change (`same_routing`), so the answer cache survives RTT noi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from gtm.background import Background, wait_or_timeout
 from gtm.events import Event, EventLog
 from gtm.health.checker import Checker
 from gtm.health.consensus import fold, same_routing
@@ -55,7 +55,7 @@ class HealthService:
         self._watched: list[Watched] = []
         self._pools: list[Pool] = []
         self._scheduled = False
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background()
         self._stop = asyncio.Event()
         store.on_change = self._soon
 
@@ -87,20 +87,21 @@ class HealthService:
             complete = await self.checker.first_round(bound) and complete
         self.ready = True
         self.recompute()
-        self._task = asyncio.create_task(self._ticker(), name="health-tick")
+        self._background.start(self._ticker(), "health-tick")
         log.info("event=health-ready first_round=%s targets=%d", "complete" if complete else
                  "timed-out", len({w.target.key for w in self._watched}))  # fmt: skip
         return complete
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._background.stop()
         if self.checker is not None:
             await self.checker.stop()
         await self.store.stop()
+
+    def overrides(self, wall: float) -> list[Override]:
+        """The overrides in force at wall-clock time `wall`."""
+        return [o for o in self.store.book.overrides.values() if o.active(wall)]
 
     async def set_override(self, override: Override) -> None:
         await self.store.set_override(override)
@@ -148,9 +149,7 @@ class HealthService:
             asyncio.get_running_loop().call_soon(self.recompute)
 
     async def _ticker(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.tick)
+        while not await wait_or_timeout(self._stop, self.tick):
             self.recompute()
 
     def _log_transitions(self, old: HealthView, new: HealthView) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gtm.model.health import Override, Vote
+from gtm.model.health import Override, StoreLink, Vote
 
 
 @dataclass
@@ -53,6 +53,14 @@ class HealthStore(Protocol):
 
     async def stop(self) -> None: ...
 
+    def not_ready(self) -> list[str]:
+        """Why the store has no state to serve yet (empty: it has)."""
+        ...
+
+    def link(self) -> StoreLink | None:
+        """Its connection to the shared state; None for a store that has none."""
+        ...
+
     async def set_override(self, override: Override) -> None: ...
 
     async def clear_override(self, kind: str, ident: str) -> bool: ...
@@ -82,6 +90,12 @@ class EmbeddedStore:
         return time.monotonic()
 
     async def stop(self) -> None:
+        return None
+
+    def not_ready(self) -> list[str]:
+        return []
+
+    def link(self) -> StoreLink | None:
         return None
 
     def put_vote(self, target: str, vote: Vote, changed: bool) -> None:

@@ -37,3 +37,7 @@ class ConfigError(GtmError):
 
 class ServeError(GtmError):
     """The server could not start."""
+
+
+class UsageError(GtmError, ValueError):
+    """A command-line value gtm cannot use (exit status 2)."""

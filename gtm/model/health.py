@@ -121,3 +121,11 @@ class HealthView:
 
 
 ALL_UP = HealthView()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLink:
+    """How a node's health store reaches the shared state (distributed mode)."""
+
+    connected: bool
+    staleness: float  # seconds since the state was last read completely (0 while connected)

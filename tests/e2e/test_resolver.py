@@ -20,7 +20,7 @@ import dns.rcode
 import pytest
 
 from gtm.geo.build import build_database
-from gtm.health.agent import Agent, AgentConfig
+from gtm.runtime.check import Agent, AgentConfig
 from tests.helpers import EXAMPLE, running, settle
 from tests.redis_server import RedisServer, free_port
 from tests.targets import example_zones

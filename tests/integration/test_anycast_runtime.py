@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from gtm.anycast.rib import Action, Update
-from gtm.runtime import Runtime
+from gtm.runtime.serve import Runtime
 from tests.helpers import running, settle
 from tests.targets import failover_zone, targets
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from gtm.health.agent import shard_of
 from gtm.health.keys import Keys
-from gtm.health.shards import parse_shard
+from gtm.runtime.check import shard_of
+from gtm.runtime.shards import parse_shard
 from tests.redis_server import RedisServer
 from tests.targets import targets
 

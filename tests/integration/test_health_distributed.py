@@ -17,7 +17,7 @@ import dns.rcode
 import pytest
 
 from gtm.model.health import HealthView
-from gtm.runtime import Runtime
+from gtm.runtime.serve import Runtime
 from tests.helpers import Client, client_for, running, settle
 from tests.redis_server import RedisServer
 from tests.targets import Target, failover_zone, targets

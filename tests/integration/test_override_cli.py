@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gtm.model.health import HealthView
-from gtm.runtime import Runtime
+from gtm.runtime.serve import Runtime
 from tests.helpers import client_for, running, settle
 from tests.redis_server import RedisServer
 from tests.targets import Target, failover_zone, targets

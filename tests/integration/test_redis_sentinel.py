@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from gtm.commands.options import redis_url
 from gtm.health.keys import Keys
 from gtm.health.redis_store import RedisHealthStore, sentinel_address
 from gtm.model.health import Override
-from gtm.options import redis_url
 from tests.redis_server import RedisServer, free_port
 
 

@@ -12,7 +12,7 @@ import dns.exception
 import dns.message
 import dns.rcode
 
-from gtm.runtime import Runtime
+from gtm.runtime.serve import Runtime
 from tests.helpers import Client, client_for
 
 PACKETS = 12_000

@@ -18,7 +18,7 @@ import dns.rdatatype
 import pytest
 
 from gtm.geo.geodb import MaxMindGeoDB
-from gtm.runtime import Runtime
+from gtm.runtime.serve import Runtime
 from tests.dualpath import dual_checked
 from tests.helpers import EXAMPLE, Client, client_for, running
 from tests.targets import example_zones

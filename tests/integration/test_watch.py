@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 
+from gtm.health.connection_watch import ConnectionWatch
 from gtm.health.targets import Probe, ProbeTarget
-from gtm.health.watch import ConnectionWatch
 
 
 async def test_a_server_that_closes_idle_connections_cannot_multiply_probes() -> None:

@@ -14,8 +14,8 @@ import dns.rdatatype
 import httpx
 import pytest
 
-from gtm.runtime import Runtime
-from gtm.workers import worker_count
+from gtm.commands.options import worker_count
+from gtm.runtime.serve import Runtime
 from tests.helpers import Client, client_for, running, settle
 from tests.targets import failover_zone, targets
 

@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from gtm.geo.commands import EXAMPLE_GEODB, add_geodb_parser, default_geodb, run_geodb
+from gtm.commands.geodb import EXAMPLE_GEODB, add_parser, default_geodb
+from gtm.commands.geodb import run as run_geodb
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="gtm")
-    add_geodb_parser(parser.add_subparsers(dest="command", required=True))
-    return run_geodb(parser.parse_args(argv))
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    code: int = run_geodb(parser.parse_args(argv))
+    return code
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +93,7 @@ def test_lookup_bad_address(capsys: pytest.CaptureFixture[str]) -> None:
 def test_lookup_without_any_database(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("gtm.geo.commands.EXAMPLE_GEODB", tmp_path / "none.mmdb")
+    monkeypatch.setattr("gtm.commands.geodb.EXAMPLE_GEODB", tmp_path / "none.mmdb")
     assert run("geodb", "lookup", "10.0.0.1") == 2
     assert "no database: pass --geodb FILE or set GTM_GEODB" in capsys.readouterr().err
 

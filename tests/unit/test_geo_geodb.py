@@ -19,7 +19,7 @@ from netaddr import IPSet
 
 from gtm.geo import geodb as geodb_module
 from gtm.geo.geodb import GeoDBError, MaxMindGeoDB
-from gtm.geo.watched import GeoDBFile
+from gtm.geo.geodb_file import GeoDBFile
 from gtm.model.geo import GeoRecord, Location
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "geodb" / "example.mmdb"

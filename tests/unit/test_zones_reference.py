@@ -12,10 +12,10 @@ from gtm.config import load_zone_text
 from gtm.config.anycast import ANNOUNCE_KEYS, ANYCAST_KEYS, DAMPING_KEYS
 from gtm.config.checks import KEYS as CHECK_KEYS
 from gtm.config.compile import SOA_TIMES, TOP_OPTIONAL, TOP_REQUIRED
+from gtm.config.duration import format_seconds
 from gtm.config.geolocation import MATCH_LEVELS
 from gtm.config.policies import KINDS, OPTIONS
 from gtm.config.pools import KEYS as POOL_KEYS
-from gtm.config.reader import format_seconds
 
 REFERENCE = (Path(__file__).resolve().parents[2] / "docs" / "zones.md").read_text()
 SECTIONS = {

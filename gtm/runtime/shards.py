@@ -15,6 +15,8 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 
+from gtm.model.errors import UsageError
+
 log = logging.getLogger(__name__)
 
 RESTART_DELAY = 1.0
@@ -25,7 +27,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     """`I/N` with 0 <= I < N -> (I, N)."""
     index, slash, count = text.partition("/")
     if not slash or not index.isdigit() or not count.isdigit() or not 0 <= int(index) < int(count):
-        raise ValueError(f"--shard must be I/N with 0 <= I < N, not {text!r}")
+        raise UsageError(f"--shard must be I/N with 0 <= I < N, not {text!r}")
     return int(index), int(count)
 
 

@@ -1,78 +1,30 @@
-"""`gtm announce` (a BGP speaker's health-driven process, for ExaBGP) and `gtm simulate`
-(what-if: DNS answers and anycast catchments if some pools failed)."""
+"""`gtm simulate --fail POOL[,POOL]`: what-if: the DNS answers and anycast catchments that move
+if those pools failed (gtm.anycast.simulate). Touches nothing live."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import socket
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
-from gtm.options import env, redis_url
+from gtm.commands.options import Subparsers, add_json, add_zones
 
 
-def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    announce = commands.add_parser(
-        "announce",
-        help="announce the zones' anycast prefixes while their pools are healthy "
-        "(ExaBGP process API on stdout)",
-    )
-    announce.add_argument(
-        "--zones", type=Path, default=env("GTM_ZONES"), required=env("GTM_ZONES") is None,
-        help="zone files (env GTM_ZONES)",
-    )  # fmt: skip
-    announce.add_argument(
-        "--pop", action="append", default=[], metavar="POOL",
-        help="the pool(s) this speaker announces for; repeatable (default: every pool with "
-        "announce:)",
-    )  # fmt: skip
-    announce.add_argument(
-        "--exabgp", action="store_true",
-        help="run as an ExaBGP process: read its acknowledgements on stdin, stop at its shutdown",
-    )  # fmt: skip
-    announce.add_argument(
-        "--redis", type=redis_url, default=env("GTM_REDIS"),
-        help="follow the checker agents' consensus in this Redis (env GTM_REDIS); "
-        "default: check in-process",
-    )  # fmt: skip
-    announce.add_argument(
-        "--cluster", default=env("GTM_CLUSTER") or "default",
-        help="the Redis key space (env GTM_CLUSTER)",
-    )  # fmt: skip
-    announce.add_argument(
-        "--name", default=env("GTM_CHECKER_NAME") or socket.gethostname(),
-        help="the in-process checker's name (env GTM_CHECKER_NAME; default the host)",
-    )  # fmt: skip
-
+def add_parser(commands: Subparsers) -> None:
     simulate = commands.add_parser(
         "simulate", help="what-if: how DNS answers and anycast catchments move if pools fail"
     )
-    simulate.add_argument(
-        "--zones", type=Path, default=env("GTM_ZONES"), required=env("GTM_ZONES") is None,
-        help="zone files (env GTM_ZONES)",
-    )  # fmt: skip
+    add_zones(simulate)
     simulate.add_argument(
         "--fail", required=True, metavar="POOL[,POOL...]",
         help="the pools to fail (comma separated)",
     )  # fmt: skip
-    simulate.add_argument("--json", action="store_true", help="print JSON")
+    add_json(simulate)
+    simulate.set_defaults(run=run)
 
 
-def run_announce(args: argparse.Namespace) -> int:
-    from gtm.anycast.bridge import AnnounceConfig, announce
-
-    config = AnnounceConfig(
-        zones=args.zones, checker_name=args.name, pops=tuple(args.pop), exabgp=args.exabgp,
-        redis=args.redis, cluster=args.cluster,
-    )  # fmt: skip
-    asyncio.run(announce(config))
-    return 0
-
-
-def run_simulate(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from gtm.anycast.places import PLACES
     from gtm.anycast.simulate import simulate, unknown_pools
     from gtm.config.directory import ZoneDirectory

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,15 +24,10 @@ from gtm.anycast.announcer import Announcer
 from gtm.anycast.exabgp import Answer, answer, command
 from gtm.anycast.model import pops_of
 from gtm.anycast.rib import Update
-from gtm.config.directory import ZoneDirectory
-from gtm.health.checker import Checker
-from gtm.health.keys import Keys
-from gtm.health.redis_store import RedisHealthStore
-from gtm.health.service import HealthService
-from gtm.health.store import EmbeddedStore
+from gtm.config.directory import ReloadResult
 from gtm.model.errors import ServeError
-from gtm.model.health import HealthView
 from gtm.model.zone import Zone
+from gtm.runtime.node import READY_TIMEOUT, Node, health_service, ready_timeout
 
 log = logging.getLogger(__name__)
 
@@ -47,33 +41,22 @@ class AnnounceConfig:
     redis: str | None = None
     cluster: str = "default"
     watch_interval: float = 1.0
-    ready_timeout: float = 10.0
+    ready_timeout: float = READY_TIMEOUT
 
 
-class Bridge:
+class Bridge(Node):
     """One running `gtm announce`."""
 
     def __init__(self, config: AnnounceConfig, out: TextIO | None = None) -> None:
+        super().__init__(config.zones, config.watch_interval)
         self.config = config
         self.out = out if out is not None else sys.stdout
-        self.directory = ZoneDirectory(config.zones)
         self.announcer = Announcer(sink=self._send)
-        self.health = self._health_service()
+        self.health = health_service(config.redis, config.cluster, config.checker_name,
+                                     self.announcer.on_health)  # fmt: skip
         self.sent = 0
         self.acknowledged = 0
         self.errors = 0
-        self._stopping = asyncio.Event()
-
-    def _health_service(self) -> HealthService:
-        c = self.config
-        if c.redis is not None:
-            return HealthService(RedisHealthStore(c.redis, Keys(c.cluster)), self._on_health)
-        embedded = EmbeddedStore()
-        checker = Checker(c.checker_name, embedded.put_vote)
-        return HealthService(embedded, self._on_health, checker=checker)
-
-    def _on_health(self, view: HealthView) -> None:
-        self.announcer.on_health(view)
 
     def _local(self, update: Update) -> bool:
         return not self.config.pops or update.route.pop.pool in self.config.pops
@@ -85,12 +68,6 @@ class Bridge:
         self.out.flush()
         self.sent += 1
 
-    def _load(self) -> list[Zone]:
-        result = self.directory.reload()
-        for reason in result.errors:
-            log.error("event=zone-rejected error=%r", str(reason))
-        return list(result.zones)
-
     def _check_pops(self, zones: Sequence[Zone]) -> None:
         announcing = {pop.pool for zone in zones for pop, _ in pops_of(zone)}
         unknown = [name for name in self.config.pops if name not in announcing]
@@ -99,55 +76,30 @@ class Bridge:
             raise ServeError(f"--pop {unknown[0]}: no pool of that name announces prefixes "
                              f"(pools with announce: {known})")  # fmt: skip
 
-    async def run(self) -> None:
-        """Announce until stopped; then withdraw what this speaker announced."""
-        fingerprint = self.directory.fingerprint()
-        zones = self._load()
-        if not zones:
-            raise ServeError(f"no valid zone in {self.config.zones}")
-        self._check_pops(zones)
-        self.health.set_zones(zones)
-        timeouts = [p.check.timeout for z in zones for p in z.pools.values() if p.check]
-        await self.health.start(min(self.config.ready_timeout, max(timeouts, default=0.0) + 1.0))
-        self.announcer.set_zones(zones)
+    async def startup(self, loaded: ReloadResult) -> None:
+        """Announce from the first health view; then until stopped."""
+        self._check_pops(loaded.zones)
+        self.health.set_zones(loaded.zones)
+        await self.health.start(ready_timeout(loaded.zones, self.config.ready_timeout))
+        self.announcer.set_zones(loaded.zones)
         await self.announcer.start(self.health.published)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stopping.set)
-        tasks = [asyncio.create_task(self._follow_zones(fingerprint), name="announce-zones")]
         if self.config.exabgp:
-            tasks.append(asyncio.create_task(self._read_answers(), name="exabgp-answers"))
+            self.background.start(self._read_answers(), "exabgp-answers")
         log.info("event=announcing pops=%s exabgp=%s pid=%d", ",".join(self.config.pops) or "all",
                  self.config.exabgp, os.getpid())  # fmt: skip
-        try:
-            await self._stopping.wait()
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            with contextlib.suppress(BrokenPipeError, ValueError):  # ExaBGP may be gone
-                await self.announcer.stop(withdraw=True)
-            await self.health.stop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
-            log.info("event=announce-stopped sent=%d acknowledged=%d errors=%d", self.sent,
-                     self.acknowledged, self.errors)  # fmt: skip
 
-    async def _follow_zones(self, seen: object) -> None:
-        while True:
-            await asyncio.sleep(self.config.watch_interval)
-            current = await asyncio.to_thread(self.directory.fingerprint)
-            if current == seen:
-                continue
-            seen = current
-            result = await asyncio.to_thread(self.directory.reload)
-            for reason in result.errors:
-                log.error("event=zone-rejected error=%r", str(reason))
-            if result.changed and result.zones:
-                self.health.set_zones(result.zones)
-                self.announcer.set_zones(result.zones)
+    async def apply(self, result: ReloadResult) -> None:
+        if result.changed and result.zones:
+            self.health.set_zones(result.zones)
+            self.announcer.set_zones(result.zones)
+
+    async def shutdown(self) -> None:
+        """Withdraw what this speaker announced, then stop following health."""
+        with contextlib.suppress(BrokenPipeError, ValueError):  # ExaBGP may be gone
+            await self.announcer.stop(withdraw=True)
+        await self.health.stop()
+        log.info("event=announce-stopped sent=%d acknowledged=%d errors=%d", self.sent,
+                 self.acknowledged, self.errors)  # fmt: skip
 
     async def _read_answers(self) -> None:
         """ExaBGP's `done`/`error` per command; `shutdown` or the end of stdin stops us."""
@@ -169,7 +121,7 @@ class Bridge:
             elif kind is Answer.SHUTDOWN:
                 log.info("event=exabgp-shutdown")
                 break
-        self._stopping.set()
+        self.stop()
 
 
 async def announce(config: AnnounceConfig) -> None:

@@ -1,24 +1,23 @@
-"""`gtm check`: a checker agent. Probes every health-checked endpoint of the zones from its own
-vantage point and writes its votes (with measured RTTs) to Redis for every DNS node to fold."""
+"""`gtm check`: a checker agent, on the node lifecycle (`node.Node`). Probes every
+health-checked endpoint of the zones from its own vantage point and writes its votes (with
+measured RTTs) to Redis for every DNS node to fold."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import signal
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gtm.config.directory import ZoneDirectory
+from gtm.config.directory import ReloadResult
 from gtm.health.checker import Checker
 from gtm.health.keys import Keys
 from gtm.health.redis_store import ERRORS, RedisVoteWriter
 from gtm.health.targets import ProbeTarget, targets
-from gtm.model.errors import ServeError
 from gtm.model.geo import Location
+from gtm.runtime.node import Node
 
 log = logging.getLogger(__name__)
 
@@ -40,66 +39,35 @@ def shard_of(key: str, shards: int) -> int:
     return zlib.crc32(key.encode()) % shards
 
 
-class Agent:
+class Agent(Node):
     """One running `gtm check`."""
 
     def __init__(self, config: AgentConfig) -> None:
+        super().__init__(config.zones, config.watch_interval)
         self.config = config
         self.keys = Keys(config.cluster)
-        self.directory = ZoneDirectory(config.zones)
         self.writer = RedisVoteWriter(config.redis, config.name, config.location, self.keys)
         self.checker = Checker(config.name, self.writer.put, location=config.location)
-        self._stopping = asyncio.Event()
-        self._watch: asyncio.Task[None] | None = None
 
-    async def start(self, signals: bool = True) -> None:
-        self._fingerprint = self.directory.fingerprint()
-        result = self.directory.reload()
-        for reason in result.errors:
-            log.error("event=zone-rejected error=%r", str(reason))
-        if not result.zones:
-            raise ServeError(f"no valid zone in {self.config.zones}")
+    async def startup(self, loaded: ReloadResult) -> None:
         self.writer.start()
-        self.checker.set_targets(self._mine(targets(result.zones)))
+        mine = self._mine(targets(loaded.zones))
+        self.checker.set_targets(mine)
         await self.checker.start()
-        if signals:
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGTERM, self._stopping.set)
-            loop.add_signal_handler(signal.SIGINT, self._stopping.set)
-        self._watch = asyncio.create_task(self._follow_zones(), name="agent-zones")
         where = self.config.location
         log.info("event=checker-started name=%s location=%s targets=%d shard=%d/%d",
                  self.config.name, "-" if where is None else f"{where.lat},{where.lon}",
-                 len(self._mine(targets(result.zones))), self.config.shard,
-                 self.config.shards)  # fmt: skip
+                 len(mine), self.config.shard, self.config.shards)  # fmt: skip
 
-    def stop(self) -> None:
-        self._stopping.set()
+    async def apply(self, result: ReloadResult) -> None:
+        if result.changed:
+            self.checker.set_targets(self._mine(targets(result.zones)))
 
-    async def wait(self) -> None:
-        await self._stopping.wait()
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+    async def shutdown(self) -> None:
         await self.checker.stop()
         await self._withdraw()
         await self.writer.stop()
         log.info("event=checker-stopped name=%s", self.config.name)
-
-    async def _follow_zones(self) -> None:
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.config.watch_interval)
-            current = await asyncio.to_thread(self.directory.fingerprint)
-            if current == self._fingerprint:
-                continue
-            self._fingerprint = current
-            result = await asyncio.to_thread(self.directory.reload)
-            for reason in result.errors:
-                log.error("event=zone-rejected error=%r", str(reason))
-            if result.changed:
-                self.checker.set_targets(self._mine(targets(result.zones)))
 
     def _mine(self, found: Mapping[str, ProbeTarget]) -> dict[str, ProbeTarget]:
         """The targets this process probes: all, or its shard's (`gtm check --workers`)."""
@@ -121,6 +89,4 @@ class Agent:
 
 
 async def run(config: AgentConfig) -> None:
-    agent = Agent(config)
-    await agent.start()
-    await agent.wait()
+    await Agent(config).run()

@@ -1,4 +1,5 @@
-"""`gtm geodb build` and `gtm geodb lookup`: build a database from a CSV, ask one what it says."""
+"""`gtm geodb build` and `gtm geodb lookup`: build a database from a CSV, ask one what it says
+(gtm.geo)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gtm.commands.options import Subparsers, add_geodb, add_json
 from gtm.geo.geodb import GeoDBError, GeoDBInfo, MaxMindGeoDB
 from gtm.model.geo import GeoRecord
 
 EXAMPLE_GEODB = Path(__file__).resolve().parents[2] / "geodb" / "example.mmdb"
 
 
-def add_geodb_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `geodb build` and `geodb lookup` to the `gtm` command's subcommands."""
+def add_parser(commands: Subparsers) -> None:
+    """`geodb build` and `geodb lookup`."""
     geodb = commands.add_parser("geodb", help="build or query a geo database")
     actions = geodb.add_subparsers(dest="geodb_command", required=True, metavar="ACTION")
 
@@ -25,15 +27,15 @@ def add_geodb_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     build.add_argument("csv", type=Path, metavar="CSV", help="networks and places (with header)")
     build.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the .mmdb")
 
-    lookup = actions.add_parser("lookup", help="show what a database says about an address")
-    lookup.add_argument("ip", metavar="IP", help="an IPv4 or IPv6 address")
-    lookup.add_argument(
-        "--geodb",
-        type=Path,
-        metavar="FILE",
-        help="the database (env GTM_GEODB; default the bundled geodb/example.mmdb)",
+    lookup = actions.add_parser(
+        "lookup",
+        help="show what a database says about an address (without --geodb: the bundled "
+        "geodb/example.mmdb)",
     )
-    lookup.add_argument("--json", action="store_true", help="print JSON")
+    lookup.add_argument("ip", metavar="IP", help="an IPv4 or IPv6 address")
+    add_geodb(lookup)
+    add_json(lookup)
+    geodb.set_defaults(run=run)
 
 
 def default_geodb() -> Path | None:
@@ -44,7 +46,7 @@ def default_geodb() -> Path | None:
     return EXAMPLE_GEODB if EXAMPLE_GEODB.is_file() else None
 
 
-def run_geodb(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run a `geodb` action: 0 ok, 1 the database or CSV cannot be used, 2 usage."""
     try:
         if args.geodb_command == "build":

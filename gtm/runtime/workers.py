@@ -21,7 +21,6 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
-import os
 import pickle
 import signal
 from collections.abc import Sequence
@@ -29,29 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gtm.dns.responder import Responder
-from gtm.dns.server import DnsServer
-from gtm.dns.snapshot import Snapshot
+from gtm.background import Background
 from gtm.dns.stats import QueryStats, TransportStats
 from gtm.dns.zoneset import ZoneSet
 from gtm.model.health import HealthView
 from gtm.model.zone import Zone
 from gtm.process import install_uvloop, tune_gc
+from gtm.runtime.answering import answering
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0  # seconds a worker may take to import, load the zones and bind
 STOP_TIMEOUT = 10.0  # beyond the drain timeout, before a worker is killed
 RESTART_DELAY = 1.0  # seconds before a dead worker is started again
-
-
-def worker_count(text: str) -> int:
-    """`auto` (the CPUs this process may run on) or a number from 1."""
-    if text == "auto":
-        return len(os.sched_getaffinity(0))
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"--workers must be 'auto' or a number from 1, not {text!r}")
-    return int(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +98,7 @@ class WorkerPool:
         self._replies: dict[int, dict[int, tuple[QueryStats, TransportStats]]] = {}
         self._replied = asyncio.Event()  # set when a worker's reply or exit arrives
         self.restarts = 0
-        self._restarter: set[asyncio.Task[None]] = set()
+        self._background = Background()  # senders and restarts
         self._changed = asyncio.Event()  # a worker started, got ready or went away
 
     # Feeding: each message is pickled once and queued for every worker, in order.
@@ -157,7 +146,7 @@ class WorkerPool:
         for message in (self._zones, self._health):
             if message is not None:
                 worker.outbox.put_nowait(message)
-        worker.sender = asyncio.create_task(self._send_loop(worker), name=f"worker-{index}-send")
+        worker.sender = self._background.spawn(self._send_loop(worker), f"worker-{index}-send")
         self._changed.set()
         asyncio.get_running_loop().add_reader(mine.fileno(), self._receive, worker)
         log.info("event=worker-started worker=%d pid=%d", index, process.pid)
@@ -209,9 +198,8 @@ class WorkerPool:
         log.error("event=worker-died worker=%d exitcode=%s restart_in=%.0fs",
                   worker.config.index, code, RESTART_DELAY)  # fmt: skip
         self.restarts += 1
-        task = loop.create_task(self._restart(worker.config))
-        self._restarter.add(task)
-        task.add_done_callback(self._restarter.discard)
+        restart = self._restart(worker.config)
+        self._background.start(restart, f"worker-{worker.config.index}-restart")
 
     async def _restart(self, config: WorkerConfig) -> None:
         await asyncio.sleep(RESTART_DELAY)  # a worker that dies at once must not spin
@@ -266,8 +254,6 @@ class WorkerPool:
     async def stop(self) -> None:
         """Ask every worker to drain and exit; kill what is left after the grace period."""
         self._stopping = True
-        for task in list(self._restarter):
-            task.cancel()
         stop = pickle.dumps(("stop",))
         for worker in self._workers.values():
             worker.outbox.put_nowait(stop)
@@ -282,11 +268,10 @@ class WorkerPool:
                 log.error("event=worker-killed worker=%d", worker.config.index)
                 worker.process.kill()
                 await asyncio.to_thread(worker.process.join, 5.0)
-            if worker.sender is not None:
-                worker.sender.cancel()
             if not worker.gone.is_set():
                 asyncio.get_running_loop().remove_reader(worker.conn.fileno())
                 worker.conn.close()
+        await self._background.stop()  # the senders and any restart still waiting
 
 
 async def _first(*waits: Any) -> None:
@@ -322,13 +307,8 @@ class _Serving:
     def __init__(self, config: WorkerConfig, conn: multiprocessing.connection.Connection) -> None:
         self.config = config
         self.conn = conn
-        self.responder = Responder(Snapshot(ZoneSet.build(())))
-        self.server = DnsServer(
-            self.responder,
-            config.listen,
-            tcp_idle_timeout=config.tcp_idle_timeout,
-            tcp_max_connections=config.tcp_max_connections,
-            reuse_port=True,
+        self.responder, self.server = answering(
+            config.listen, config.tcp_idle_timeout, config.tcp_max_connections, reuse_port=True
         )
         self.geofile: Any = None
         self.stopping = asyncio.Event()
@@ -338,7 +318,7 @@ class _Serving:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         if self.config.geodb is not None:
-            from gtm.geo.watched import GeoDBFile
+            from gtm.geo.geodb_file import GeoDBFile
 
             self.geofile = await asyncio.to_thread(GeoDBFile.open, self.config.geodb)
             self.responder.publish(geodb=self.geofile.current)

@@ -18,6 +18,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 
+from gtm.background import Background
 from gtm.health.targets import ProbeTarget
 
 log = logging.getLogger(__name__)
@@ -33,24 +34,20 @@ class ConnectionWatch:
         self.on_drop = on_drop
         self.drops = 0
         self._open: dict[str, asyncio.Event] = {}  # per target: its connection is open
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}  # per target: its watch
+        self._background = Background()
 
     def set_targets(self, targets: Mapping[str, ProbeTarget]) -> None:
         for key in [k for k in self._tasks if k not in targets or not targets[k].probe.watch]:
-            self._tasks.pop(key).cancel()
+            self._background.cancel(self._tasks.pop(key))
             self._open.pop(key, None)
         for key, target in targets.items():
             if target.probe.watch and key not in self._tasks:
-                self._tasks[key] = asyncio.create_task(self._watch(key, target), name="watch")
+                self._tasks[key] = self._background.spawn(self._watch(key, target), "watch")
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
         self._tasks.clear()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._background.stop()
 
     async def _watch(self, key: str, target: ProbeTarget) -> None:
         retry = max(RETRY_MIN, min(target.interval, 1.0))
