@@ -15,7 +15,7 @@ from gtm.config.compile import compile_zone
 from gtm.model.errors import ConfigError, Reason
 from gtm.model.zone import Zone
 
-__all__ = ["load_zone_file", "load_zone_text", "validate_path", "zone_files"]
+__all__ = ["declared_twice", "load_zone_file", "load_zone_text", "validate_path", "zone_files"]
 
 ZONE_SUFFIXES = (".yaml", ".yml")
 
@@ -29,7 +29,9 @@ def load_zone_text(text: str, file: str) -> Zone:
     if compiled.zone is None:
         raise ConfigError(compiled.reasons)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    return dataclasses.replace(compiled.zone, source=file, digest=digest)
+    return dataclasses.replace(
+        compiled.zone, source=file, digest=digest, origin_line=compiled.origin_line
+    )
 
 
 def load_zone_file(path: Path) -> Zone:
@@ -66,13 +68,15 @@ def validate_path(path: Path) -> list[Reason]:
         if origin is None:
             continue
         if origin in declared:
-            first = declared[origin]
-            reasons.append(
-                Reason(str(file), line, "zone", f"zone '{origin}' is already declared by {first}")
-            )
+            reasons.append(declared_twice(str(file), line, origin, declared[origin]))
         else:
             declared[origin] = file
     return reasons
+
+
+def declared_twice(file: str, line: int, origin: str, first: Path) -> Reason:
+    """A zone that a second file declares too (the first in name order serves it)."""
+    return Reason(file, line, "zone", f"zone '{origin}' is already declared by {first}")
 
 
 def _check_file(path: Path) -> tuple[tuple[Reason, ...], str | None, int]:

