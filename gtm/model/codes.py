@@ -67,7 +67,6 @@ A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, SRV, OPT, CAA, ANY = (
 STATIC_TYPES: Mapping[str, RRType] = {
     t.name: t for t in (A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, PTR)
 }  # the types a zone file's `records:` may hold
-DYNAMIC_TYPES = frozenset({A, AAAA})  # the types a policy answers
 
 
 class CheckType(StrEnum):

@@ -79,7 +79,6 @@ class _Worker:
     outbox: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     health_version: int = -1
-    sender: asyncio.Task[None] | None = None
     gone: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -146,7 +145,7 @@ class WorkerPool:
         for message in (self._zones, self._health):
             if message is not None:
                 worker.outbox.put_nowait(message)
-        worker.sender = self._background.spawn(self._send_loop(worker), f"worker-{index}-send")
+        self._background.start(self._send_loop(worker), f"worker-{index}-send")
         self._changed.set()
         asyncio.get_running_loop().add_reader(mine.fileno(), self._receive, worker)
         log.info("event=worker-started worker=%d pid=%d", index, process.pid)
