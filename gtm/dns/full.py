@@ -32,9 +32,25 @@ from gtm.dns.wire import (
     udp_limit,
 )
 from gtm.model.addresses import IPAddress, IPNetwork
-from gtm.model.codes import ANY, OPT, Rcode, RRClass, RRType
+from gtm.model.codes import (
+    ANY,
+    BADVERS,
+    FORMERR,
+    NOERROR,
+    NOTIMP,
+    NXDOMAIN,
+    OPT,
+    REFUSED,
+    SERVFAIL,
+    RRClass,
+    RRType,
+)
 from gtm.model.geo import Client
 from gtm.policy.draws import outcomes
+
+_CLASSES = frozenset({int(RRClass.IN), int(RRClass.ANY)})  # plain ints: see model.codes
+_TRANSFERS = frozenset({int(RRType.AXFR), int(RRType.IXFR)})
+_MAIL = frozenset({int(RRType.MAILA), int(RRType.MAILB)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +81,8 @@ def respond(data: bytes, source: str, tcp: bool, snap: Snapshot, rng: random.Ran
     except Drop:
         return Outcome(None, -1)
     except FormErr as exc:
-        reply = Reply(exc.query, Rcode.FORMERR, aa=False, with_question=exc.question)
-        return Outcome(render(reply), Rcode.FORMERR)
+        reply = Reply(exc.query, FORMERR, aa=False, with_question=exc.question)
+        return Outcome(render(reply), FORMERR)
     limit = 65535 if tcp else udp_limit(query)
     try:
         refusal = _refusal(query)
@@ -74,26 +90,26 @@ def respond(data: bytes, source: str, tcp: bool, snap: Snapshot, rng: random.Ran
             return Outcome(render(Reply(query, refusal, aa=False), limit), refusal)
         tree = snap.zones.find(query.qname)
         if tree is None:
-            return Outcome(render(Reply(query, Rcode.REFUSED, aa=False), limit), Rcode.REFUSED)
+            return Outcome(render(Reply(query, REFUSED, aa=False), limit), REFUSED)
         return _answer(query, source, tcp, tree, snap, rng, limit)
     except Exception as exc:  # a bug must cost one SERVFAIL, never the server
-        servfail = Reply(query, Rcode.SERVFAIL, aa=False)
-        return Outcome(render(servfail, limit), Rcode.SERVFAIL, exc)
+        servfail = Reply(query, SERVFAIL, aa=False)
+        return Outcome(render(servfail, limit), SERVFAIL, exc)
 
 
 def _refusal(query: Query) -> int | None:
     """The rcode for queries we do not look up at all."""
     qtype = query.qtype
     if query.opcode != 0:
-        return Rcode.NOTIMP
+        return NOTIMP
     if query.edns is not None and query.edns.version > 0:
-        return Rcode.BADVERS
+        return BADVERS
     if qtype == OPT:
-        return Rcode.FORMERR
-    if query.qclass not in (RRClass.IN, RRClass.ANY) or qtype in (RRType.AXFR, RRType.IXFR):
-        return Rcode.REFUSED
-    if qtype in (RRType.MAILA, RRType.MAILB) or (128 <= qtype < 255):
-        return Rcode.NOTIMP
+        return FORMERR
+    if query.qclass not in _CLASSES or qtype in _TRANSFERS:
+        return REFUSED
+    if qtype in _MAIL or (128 <= qtype < 255):
+        return NOTIMP
     return None
 
 
@@ -135,7 +151,7 @@ def _answer(
     if entry is None:
         client = locate(address, snap)
         result = Lookup(query, tree, tcp, client, snap.health, rng).run()
-        if cached and not result.cacheable and result.rcode == Rcode.NOERROR:
+        if cached and not result.cacheable and result.rcode == NOERROR:
             # A weighted draw: its outcomes are listed and cached once; each query then draws
             # among them. Past MAX_OUTCOMES, each outcome is cached by the pool drawn instead.
             entry = None
@@ -152,7 +168,7 @@ def _answer(
                 if entry is None:
                     entry = _entry(query, result, tree.zone.origin, snap.cache)
                     snap.cache.store(drawn, entry)
-        elif cached and result.cacheable and result.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
+        elif cached and result.cacheable and result.rcode in (NOERROR, NXDOMAIN):
             entry = _entry(query, result, tree.zone.origin, snap.cache)
             snap.cache.store(key, entry)
         else:  # answered once, not cached: ANY (which differs over UDP and TCP), SERVFAIL...
@@ -173,7 +189,7 @@ def _draw(
 ) -> Entry | None:
     """An entry holding every outcome of the query's random draws, or None when too many."""
     found = outcomes(lambda rng: Lookup(query, tree, tcp, client, snap.health, rng).run())
-    if found is None or any(result.rcode != Rcode.NOERROR for _, result in found):
+    if found is None or any(result.rcode != NOERROR for _, result in found):
         return None
     # Each outcome holds for the clients of its own validity network; the list, for all of
     # them at once: the narrowest (they all contain the client).
@@ -185,7 +201,7 @@ def _draw(
         total += probability
         cumulative.append(total)
     first = entries[0]
-    return Entry(validity, 1, first.render, rcode=Rcode.NOERROR, policy=first.policy,
+    return Entry(validity, 1, first.render, rcode=NOERROR, policy=first.policy,
                  zone=first.zone, qtype=first.qtype, question_length=first.question_length,
                  draw=(tuple(c / total for c in cumulative), entries))  # fmt: skip
 

@@ -18,7 +18,20 @@ from dnslib import A as RdA
 from gtm.dns.tree import Node, ZoneTree
 from gtm.dns.wire import Query
 from gtm.model.addresses import IPNetwork
-from gtm.model.codes import AAAA, ANY, CNAME, MX, NS, SOA, SRV, A, Rcode, Verdict
+from gtm.model.codes import (
+    AAAA,
+    ANY,
+    CNAME,
+    MX,
+    NOERROR,
+    NS,
+    NXDOMAIN,
+    SERVFAIL,
+    SOA,
+    SRV,
+    A,
+    Verdict,
+)
 from gtm.model.decision import Decision
 from gtm.model.geo import Client
 from gtm.model.health import HealthView
@@ -99,7 +112,7 @@ class Lookup:
     answer: list[RR] = field(default_factory=list)
     authority: list[RR] = field(default_factory=list)
     additional: list[RR] = field(default_factory=list)
-    rcode: int = Rcode.NOERROR
+    rcode: int = NOERROR
     dynamic: Dynamic | None = None
     validity: IPNetwork | None = None
     cacheable: bool = True
@@ -128,7 +141,7 @@ class Lookup:
                     self._step(f"{name} does not exist: synthesized from {node.name}")
             if node is None:
                 self._step(f"{name} does not exist and no wildcard covers it: NXDOMAIN")
-                self.rcode = Rcode.NXDOMAIN
+                self.rcode = NXDOMAIN
                 self.authority.append(self._negative_soa())
                 break
             cname = node.rrsets.get(CNAME)
@@ -142,7 +155,7 @@ class Lookup:
                 name, owner = target, DNSLabel(target)
                 continue
             if not self._data(node, owner):
-                if self.rcode != Rcode.NOERROR:
+                if self.rcode != NOERROR:
                     break
                 self._step(f"{name} exists without data of this type: NODATA")
                 self.authority.append(self._negative_soa())
@@ -154,7 +167,7 @@ class Lookup:
             self.steps.append(text)
 
     def _reply(self, aa: bool) -> Result:
-        aa = aa and self.rcode != Rcode.SERVFAIL
+        aa = aa and self.rcode != SERVFAIL
         return Result(
             self.rcode, aa, tuple(self.answer), tuple(self.authority), tuple(self.additional),
             self.dynamic, self.validity, self.cacheable, tuple(self.decisions), tuple(self.steps),
@@ -191,7 +204,7 @@ class Lookup:
         assert node.policy is not None
         decision = self._decide(node, qtype)
         if decision.verdict is Verdict.SERVFAIL:
-            self.rcode = Rcode.SERVFAIL
+            self.rcode = SERVFAIL
             return False
         if not decision.addresses:
             return False

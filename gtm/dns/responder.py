@@ -20,7 +20,7 @@ from gtm.dns.snapshot import Snapshot
 from gtm.dns.stats import LATENCY_BUCKETS, QueryStats
 from gtm.dns.throttled_log import ThrottledLog
 from gtm.dns.zoneset import ZoneSet
-from gtm.model.codes import Rcode
+from gtm.model.codes import FORMERR
 from gtm.model.geo import GeoDB
 from gtm.model.health import HealthView
 
@@ -89,7 +89,7 @@ class Responder:
             stats.answers_by_pool[outcome.pool] += 1
         if outcome.ecs:
             stats.ecs_queries += 1
-        if outcome.rcode == Rcode.FORMERR:
+        if outcome.rcode == FORMERR:
             stats.malformed += 1
         if outcome.error is not None:
             stats.errors += 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from dnslib import RR, DNSBuffer, DNSLabel
 
 from gtm.dns.ecs import ClientSubnet, EcsError, decode_ecs, encode_ecs
-from gtm.model.codes import OPT, Rcode
+from gtm.model.codes import NOERROR, OPT
 from gtm.model.errors import GtmError
 
 HEADER = struct.Struct("!HHHHHH")
@@ -224,7 +224,7 @@ class Reply:
     """Everything a reply needs; `render` turns it into bytes."""
 
     query: Query
-    rcode: int = Rcode.NOERROR
+    rcode: int = NOERROR
     aa: bool = True
     answer: tuple[RR, ...] = ()
     authority: tuple[RR, ...] = ()
