@@ -4,8 +4,9 @@
 goes to the server's own responder (fast path on) and to a reference responder that takes the
 full path for everything, over the same snapshot with a cache of its own. Both caches see the
 same queries in the same order, so rotation offsets match and the replies must be identical
-bytes; weighted draws use twin random generators seeded alike. On leaving, any difference
-fails the test. (`runtime.responder.stats.fast_answers` tells how many the fast path gave.)
+bytes; weighted draws use twin random generators seeded alike, and both read one fixed wall
+clock (DNS cookies carry a timestamp) with the server's EDNS options and rate limits. On
+leaving, any difference fails the test. (`runtime.responder.stats.fast_answers` tells how many the fast path gave.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gtm.dns.snapshot import Snapshot
 from gtm.runtime.serve import Runtime
 
 SEED = 20261128
+WALL = 1_796_601_600.0  # 2026-12-07: the time both paths' cookies are made at
 
 
 @dataclasses.dataclass
@@ -37,11 +39,18 @@ class DualPath:
 
     def __init__(self, served: Responder) -> None:
         served.rng = random.Random(SEED)
+        served.wall = self.wall
         self.served = served
-        self.reference = Responder(served.snapshot, rng=random.Random(SEED), fast=False)
+        self.reference = Responder(served.snapshot, rng=random.Random(SEED), fast=False,
+                                   edns=served.edns, wall=self.wall, rrl=served.rrl,
+                                   clock=served.clock)  # fmt: skip
         self._mirrored: Snapshot | None = None
         self.mismatches: list[Mismatch] = []
         self.compared = 0
+
+    @staticmethod
+    def wall() -> float:
+        return WALL
 
     def __call__(self, data: bytes, client: str, tcp: bool) -> bytes | None:
         snapshot = self.served.snapshot
@@ -59,11 +68,12 @@ class DualPath:
 @contextlib.contextmanager
 def dual_checked(runtime: Runtime) -> Iterator[DualPath]:
     """Check every answer `runtime` gives inside the block on both paths (see module doc)."""
+    served_handler, served_wall = runtime.server.handler, runtime.responder.wall
     dual = DualPath(runtime.responder)
-    served_handler = runtime.server.handler
     runtime.server.handler = dual
     try:
         yield dual
     finally:
         runtime.server.handler = served_handler
+        runtime.responder.wall = served_wall
     assert not dual.mismatches, f"fast and full paths differ: {dual.mismatches[:3]}"

@@ -73,6 +73,12 @@ class NodeCollector(Collector):
         yield CounterMetricFamily("gtm_dns_fast_path_errors", "Queries the fast path failed "
                                   "on (a bug; the full path answered)",
                                   value=stats.fast_errors)  # fmt: skip
+        limited = CounterMetricFamily("gtm_rrl_responses", "UDP replies under response rate "
+                                      "limiting, by class and what was done",
+                                      labels=["class", "action"])  # fmt: skip
+        for (kind, action), count in sorted(stats.rrl.items()):
+            limited.add_metric([kind, action], count)
+        yield limited
         histogram = HistogramMetricFamily(
             "gtm_dns_query_seconds", "Time to process a query, from bytes in to bytes out"
         )

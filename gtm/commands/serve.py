@@ -19,6 +19,9 @@ from gtm.commands.options import (
     read_token,
     worker_count,
 )
+from gtm.commands.rate_limits import add_rate_limits, rate_limits
+from gtm.dns.cookies import Secrets
+from gtm.model.errors import UsageError
 
 DEFAULT_LISTEN = "127.0.0.1:5353"
 
@@ -59,7 +62,41 @@ def add_parser(commands: Subparsers) -> None:
         help="processes answering DNS on the same port (SO_REUSEPORT), this one included; "
         "auto: one per CPU (env GTM_WORKERS; default 1)",
     )  # fmt: skip
+    serve.add_argument(
+        "--cookies", choices=["on", "off"], default=env("GTM_COOKIES") or "on",
+        help="DNS cookies (RFC 7873, RFC 9018 server cookies; a valid one passes rate "
+        "limiting) (env GTM_COOKIES; default on)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--cookie-secret-file", type=Path, metavar="FILE",
+        default=Path(t) if (t := env("GTM_COOKIE_SECRET_FILE")) else None,
+        help="the cookie secret, shared by every node: 32 hexadecimal digits; more lines are "
+        "older secrets still accepted (env GTM_COOKIE_SECRET_FILE, or the secrets in "
+        "GTM_COOKIE_SECRET; default: a random one per node)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--nsid", metavar="TEXT", default=env("GTM_NSID"),
+        help="answer NSID queries (RFC 5001) with this identifier, `hostname` for the host's "
+        "name; with --workers, each process adds /N (env GTM_NSID; default off)",
+    )  # fmt: skip
+    add_rate_limits(serve)
     serve.set_defaults(run=run)
+
+
+def cookie_secrets(path: Path | None) -> Secrets | None:
+    """The secrets from the file, else from GTM_COOKIE_SECRET, else None (a random one)."""
+    text = env("GTM_COOKIE_SECRET")
+    if path is not None:
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise UsageError(f"cannot read the cookie secret file {path}: {exc}") from exc
+    if text is None:
+        return None
+    try:
+        return Secrets.from_hex(text)
+    except ValueError as exc:
+        raise UsageError(f"the cookie secret: {exc}") from None
 
 
 def listen_list(values: Sequence[str] | None) -> list[str]:
@@ -90,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
         api_token=read_token(args.api_token_file),
         workers=worker_count(args.workers),
         log_level=logging.getLogger().level,
+        rrl=rate_limits(args),
+        cookies=args.cookies == "on",
+        cookie_secrets=cookie_secrets(args.cookie_secret_file),
+        nsid=args.nsid,
     )
     install_uvloop()
     asyncio.run(serve(config))

@@ -17,6 +17,7 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gtm.dns.rrl import ResponseClass
 from gtm.model.addresses import IPAddress, IPNetwork
 
 # The question key (see `question_key`), or with the pool a weighted draw chose.
@@ -57,6 +58,8 @@ class Entry:
     turn: int = 0  # round-robin over the rotations
     scope: int = 0  # the ECS scope: the validity network's prefix length
     counter: tuple[str, str, int, int] = ("", "", 0, 0)  # (zone, policy, type, rcode): metrics
+    kind: ResponseClass = ResponseClass.ANSWER  # for rate limiting
+    identity: object = None  # what the reply says, for rate limiting (see `rrl`)
     # A random draw's outcomes, instead of one answer: (cumulative probabilities, entries).
     draw: tuple[tuple[float, ...], tuple[Entry, ...]] | None = None
 

@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Callable
 
 from gtm.dns.cache import MAX_SOURCES, AnswerCache, Entry
+from gtm.dns.cookies import CookieState, well_formed
+from gtm.dns.edns import NO_OPTIONS, EdnsPolicy, no_clock, reply_options
 
 _HEADER = 12
 _COUNTS_PLAIN = b"\x00\x01\x00\x00\x00\x00\x00\x00"  # QD 1, AN 0, NS 0, AR 0
 _COUNTS_OPT = b"\x00\x01\x00\x00\x00\x00\x00\x01"  # ... AR 1
 _OPT_TYPE = b"\x00\x29"
 _OPTION_ECS = b"\x00\x08"
+_OPTION_NSID = b"\x00\x03"
+_OPTION_COOKIE = b"\x00\x0a"
+_OPTION_KEEPALIVE = b"\x00\x0b"
 # Our OPT record up to its TTL field: root owner, type 41, payload 1232 (see wire.OUR_PAYLOAD),
 # extended rcode 0 (only NOERROR and NXDOMAIN are cached), version 0, then the DO byte.
 _OPT_HEAD = b"\x00\x00\x29\x04\xd0\x00\x00"
@@ -33,13 +39,23 @@ _ECS_SIZES = {1: (4, 32), 2: (16, 128)}  # family -> (address bytes, max prefix)
 _PAYLOAD_CAP = 1232
 
 
+Hit = tuple[bytes, Entry, bool, CookieState | None]
+"""(reply, the entry it came from, whether the query had ECS, what its cookie proved)."""
+
+
 def fast_reply(
-    data: bytes, source: str, tcp: bool, cache: AnswerCache, rng: random.Random
-) -> tuple[bytes, Entry, bool] | None:
-    """(reply, the entry it came from, whether the query had ECS), or None: take the full path.
+    data: bytes,
+    source: str,
+    tcp: bool,
+    cache: AnswerCache,
+    rng: random.Random,
+    policy: EdnsPolicy = NO_OPTIONS,
+    wall: Callable[[], float] = no_clock,
+) -> Hit | None:
+    """The reply and what metrics and rate limiting need of it, or None: take the full path.
 
     Malformed input returns None; an exception here is a bug, which the caller counts before
-    the full path answers (`Responder`)."""
+    the full path answers (`Responder`). `policy` and `wall` as for `full.respond`."""
     size = len(data)
     # Header: not a response, opcode QUERY (byte 2's high five bits), one question, nothing
     # else but at most one additional record.
@@ -68,6 +84,8 @@ def fast_reply(
         return None
     limit = 65535 if tcp else 512
     option: bytes | None = None  # the client subnet option's data
+    cookie: bytes | None = None  # the first COOKIE option's data
+    nsid = keepalive = False
     subnet: tuple[int, int] | None = None  # its (IP version, address as an integer)
     variant = (data[2] & 0x01) | ((data[3] & 0x10) >> 3)  # RD, CD: see cache.Rendering
     do = False
@@ -94,10 +112,19 @@ def fast_reply(
             end = pos + 4 + int.from_bytes(data[pos + 2 : pos + 4], "big")
             if end > size:
                 return None
-            if data[pos : pos + 2] == _OPTION_ECS:
+            code = data[pos : pos + 2]
+            if code == _OPTION_ECS:
                 if option is not None:
                     return None  # two client subnet options: FORMERR, on the full path
                 option = data[pos + 4 : end]
+            elif code == _OPTION_COOKIE and cookie is None:
+                cookie = data[pos + 4 : end]
+                if not well_formed(cookie):
+                    return None  # FORMERR, on the full path
+            elif code == _OPTION_NSID:
+                nsid = True
+            elif code == _OPTION_KEEPALIVE:
+                keepalive = True
             pos = end
         do = data[question_end + 7] >= 0x80
         variant |= 4
@@ -123,22 +150,30 @@ def fast_reply(
     if entry.draw is not None:  # a weighted answer: draw among its cached outcomes
         entry = entry.pick(rng.random())
     _, heads, tail = entry.next_rendering()
-    if option is not None:
-        # The subnet echoed as it came, with our scope (RFC 7871 7.2.1: a /0 source, scope 0).
-        length = len(option)
-        opt = b"".join((
-            _OPT_HEAD, _OPT_DO[do], (length + 4).to_bytes(2, "big"), b"\x00\x08",
-            length.to_bytes(2, "big"), option[:3], _SCOPES[entry.scope if option[2] else 0],
-            option[4:],
-        ))  # fmt: skip
-    elif has_opt:
-        opt = _OPT_PLAIN[do]
+    state: CookieState | None = None
+    if has_opt:
+        extra = b""
+        if cookie is not None or nsid or keepalive:
+            extra, state = reply_options(policy, cookie, nsid, keepalive, tcp,
+                                         lambda: _packed(source, cache), wall)  # fmt: skip
+        if option is not None:
+            # The subnet echoed as it came, with our scope (RFC 7871 7.2.1: /0 source, scope 0).
+            length = len(option)
+            options = b"".join((
+                b"\x00\x08", length.to_bytes(2, "big"), option[:3],
+                _SCOPES[entry.scope if option[2] else 0], option[4:], extra,
+            ))  # fmt: skip
+            opt = _OPT_HEAD + _OPT_DO[do] + len(options).to_bytes(2, "big") + options
+        elif extra:
+            opt = _OPT_HEAD + _OPT_DO[do] + len(extra).to_bytes(2, "big") + extra
+        else:
+            opt = _OPT_PLAIN[do]
     else:
         opt = b""
     reply = b"".join((data[:2], heads[variant], data[_HEADER:question_end], tail, opt))
     if len(reply) > limit:
         return None  # truncated: the full path renders that
-    return reply, entry, option is not None
+    return reply, entry, option is not None, state
 
 
 def _subnet(option: bytes) -> tuple[int, int] | None:
@@ -160,6 +195,12 @@ def _subnet(option: bytes) -> tuple[int, int] | None:
     if source % 8 and address[-1] & (0xFF >> (source % 8)):
         return None
     return (4 if width == 4 else 6), int.from_bytes(address.ljust(width, b"\x00"), "big")
+
+
+def _packed(source: str, cache: AnswerCache) -> bytes:
+    """The transport source address, packed (what a server cookie is made for)."""
+    version, value = cache.sources.get(source) or _source(source, cache)
+    return value.to_bytes(4 if version == 4 else 16, "big")
 
 
 def _source(source: str, cache: AnswerCache) -> tuple[int, int]:

@@ -16,7 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gtm.dns.cache import AnswerCache, Entry, question_key
+from gtm.dns.cookies import CookieState
+from gtm.dns.edns import NO_OPTIONS, EdnsPolicy, no_clock, reply_options
 from gtm.dns.lookup import Lookup, Result
+from gtm.dns.rrl import ResponseClass
 from gtm.dns.snapshot import Snapshot
 from gtm.dns.tree import ZoneTree
 from gtm.dns.wire import (
@@ -24,6 +27,7 @@ from gtm.dns.wire import (
     FormErr,
     Query,
     Reply,
+    WireError,
     opt_record,
     parse_query,
     patch,
@@ -34,6 +38,7 @@ from gtm.dns.wire import (
 from gtm.model.addresses import IPAddress, IPNetwork
 from gtm.model.codes import (
     ANY,
+    BADCOOKIE,
     BADVERS,
     FORMERR,
     NOERROR,
@@ -68,13 +73,25 @@ class Outcome:
     pool: str = ""
     cached: bool = False
     ecs: bool = False
+    cookie: CookieState | None = None  # what the query's DNS cookie proved (None: it had none)
+    kind: ResponseClass = ResponseClass.ERROR  # for rate limiting
+    identity: object = None
 
 
-def respond(data: bytes, source: str, tcp: bool, snap: Snapshot, rng: random.Random) -> Outcome:
+def respond(
+    data: bytes,
+    source: str,
+    tcp: bool,
+    snap: Snapshot,
+    rng: random.Random,
+    policy: EdnsPolicy = NO_OPTIONS,
+    wall: Callable[[], float] = no_clock,
+) -> Outcome:
     """Answer one message from `source` (the peer's IP address). Never raises.
 
     This is the full path, the reference: the fast path (`fast.fast_reply`) answers only what
-    this answered before, with the same bytes.
+    this answered before, with the same bytes. `policy` says which EDNS options we add
+    (cookies, NSID, keepalive); `wall` is the time, for cookies.
     """
     try:
         query = parse_query(data)
@@ -84,17 +101,29 @@ def respond(data: bytes, source: str, tcp: bool, snap: Snapshot, rng: random.Ran
         reply = Reply(exc.query, FORMERR, aa=False, with_question=exc.question)
         return Outcome(render(reply), FORMERR)
     limit = 65535 if tcp else udp_limit(query)
+    options, state = b"", None
     try:
+        edns = query.edns
+        if edns is not None and (edns.cookie is not None or edns.nsid or edns.keepalive):
+            options, state = reply_options(policy, edns.cookie, edns.nsid, edns.keepalive, tcp,
+                                           lambda: _packed(source), wall)  # fmt: skip
         refusal = _refusal(query)
         if refusal is not None:
-            return Outcome(render(Reply(query, refusal, aa=False), limit), refusal)
+            reply = Reply(query, refusal, aa=False, options=options)
+            return Outcome(render(reply, limit), refusal, cookie=state)
         tree = snap.zones.find(query.qname)
         if tree is None:
-            return Outcome(render(Reply(query, REFUSED, aa=False), limit), REFUSED)
-        return _answer(query, source, tcp, tree, snap, rng, limit)
+            reply = Reply(query, REFUSED, aa=False, options=options)
+            return Outcome(render(reply, limit), REFUSED, cookie=state)
+        return _answer(query, source, tcp, tree, snap, rng, limit, options, state)
     except Exception as exc:  # a bug must cost one SERVFAIL, never the server
-        servfail = Reply(query, SERVFAIL, aa=False)
-        return Outcome(render(servfail, limit), SERVFAIL, exc)
+        servfail = Reply(query, SERVFAIL, aa=False, options=options)
+        return Outcome(render(servfail, limit), SERVFAIL, exc, cookie=state)
+
+
+def _packed(source: str) -> bytes:
+    """The transport source address, packed (what a server cookie is made for)."""
+    return ipaddress.ip_address(source.split("%", 1)[0]).packed
 
 
 def _refusal(query: Query) -> int | None:
@@ -142,6 +171,8 @@ def _answer(
     snap: Snapshot,
     rng: random.Random,
     limit: int,
+    options: bytes,
+    state: CookieState | None,
 ) -> Outcome:
     address = located_address(query, source)
     key = question_key(query.question)
@@ -179,8 +210,8 @@ def _answer(
         entry = entry.pick(rng.random())
     ecs = query.edns is not None and query.edns.ecs is not None
     return Outcome(
-        _finish(entry, query, limit), entry.rcode, None, tree.zone.origin, query.qtype,
-        entry.policy, entry.pool, hit, ecs,
+        _finish(entry, query, limit, options), entry.rcode, None, tree.zone.origin, query.qtype,
+        entry.policy, entry.pool, hit, ecs, state, entry.kind, entry.identity,
     )  # fmt: skip
 
 
@@ -233,20 +264,49 @@ def _entry(
     shows = (question_key(first.question), result.rcode,
              tuple((d.verdict, d.addresses, d.ttl) for d in result.decisions))  # fmt: skip
     renderings = cache.shared.setdefault(shows, {}) if cache is not None else {}
+    kind = result.kind
+    identity = zone if kind is ResponseClass.NXDOMAIN else question_key(first.question)
     return Entry(validity, result.rotations, render_offset, rcode=result.rcode,
                  aa=result.aa, policy=result.policy, pool=result.pool, zone=zone,
                  qtype=first.qtype, question_length=len(first.question),
-                 renderings=renderings)  # fmt: skip
+                 renderings=renderings, kind=kind,
+                 identity=None if kind is ResponseClass.ERROR else identity)  # fmt: skip
 
 
-def _finish(entry: Entry, query: Query, limit: int) -> bytes:
+def _finish(entry: Entry, query: Query, limit: int, options: bytes) -> bytes:
     """The entry's next rendering made this query's reply; truncated when it does not fit."""
     edns = query.edns
     scope = 0
     if edns is not None and edns.ecs is not None and edns.ecs.source > 0:
         scope = entry.scope  # RFC 7871 7.2.1: a /0 source gets a /0 scope
-    opt = opt_record(edns, entry.rcode, scope) if edns is not None else b""
+    opt = opt_record(edns, entry.rcode, scope, options) if edns is not None else b""
     wire = patch(entry.next_wire(), query, opt)
     if len(wire) > limit:
-        return render_truncated(Reply(query, entry.rcode, entry.aa, ecs_scope=scope))
+        truncated = Reply(query, entry.rcode, entry.aa, ecs_scope=scope, options=options)
+        return render_truncated(truncated)
     return wire
+
+
+def slip(
+    data: bytes,
+    source: str,
+    rcode: int,
+    policy: EdnsPolicy = NO_OPTIONS,
+    wall: Callable[[], float] = no_clock,
+) -> bytes | None:
+    """The short reply a rate-limited client gets instead of its answer (None: none at all).
+
+    With a client cookie: BADCOOKIE and a fresh server cookie (RFC 7873 5.2.3), so the client
+    asks again with it and gets past the limit. Without: the question with TC set, so a real
+    client asks again over TCP, which cannot be spoofed.
+    """
+    try:
+        query = parse_query(data)
+    except WireError:
+        return None
+    edns = query.edns
+    if edns is not None and edns.cookie is not None and policy.cookies is not None:
+        options, _ = reply_options(policy, edns.cookie, False, False, False,
+                                   lambda: _packed(source), wall)  # fmt: skip
+        return render(Reply(query, BADCOOKIE, aa=False, options=options))
+    return render_truncated(Reply(query, rcode, aa=False))

@@ -15,6 +15,7 @@ from dnslib import AAAA as RdAAAA
 from dnslib import RD, RR, DNSLabel
 from dnslib import A as RdA
 
+from gtm.dns.rrl import ResponseClass
 from gtm.dns.tree import Node, ZoneTree
 from gtm.dns.wire import Query
 from gtm.model.addresses import IPNetwork
@@ -91,6 +92,18 @@ class Result:
     @property
     def rotations(self) -> int:
         return self.dynamic.rotations if self.dynamic is not None else 1
+
+    @property
+    def kind(self) -> ResponseClass:
+        """What the reply is, for rate limiting: a name that does not exist is NXDOMAIN
+        whatever it is answered with."""
+        if self.rcode == NXDOMAIN:
+            return ResponseClass.NXDOMAIN
+        if self.rcode != NOERROR:
+            return ResponseClass.ERROR
+        if self.answer or (self.dynamic is not None and self.dynamic.decision.addresses):
+            return ResponseClass.ANSWER
+        return ResponseClass.NODATA if self.aa else ResponseClass.REFERRAL
 
     def answer_for(self, offset: int) -> tuple[RR, ...]:
         if self.dynamic is None:

@@ -12,10 +12,15 @@ import bisect
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gtm.dns.cookies import CookieState
+from gtm.dns.edns import NO_OPTIONS, EdnsPolicy
 from gtm.dns.fast import fast_reply
 from gtm.dns.full import respond
+from gtm.dns.rrl import RrlSettings
+from gtm.dns.rrl_gate import RrlGate
 from gtm.dns.snapshot import Snapshot
 from gtm.dns.stats import LATENCY_BUCKETS, QueryStats
 from gtm.dns.throttled_log import ThrottledLog
@@ -36,7 +41,16 @@ class Responder:
     rng: random.Random = field(default_factory=random.Random)  # weighted draws
     stats: QueryStats = field(default_factory=QueryStats)
     fast: bool = True  # False: every query takes the full path (the reference, in tests)
+    edns: EdnsPolicy = NO_OPTIONS  # cookies, NSID, keepalive
+    wall: Callable[[], float] = time.time  # for cookies
+    rrl: RrlSettings | None = None  # response rate limiting (UDP); None: off
+    clock: Callable[[], float] = time.perf_counter  # latency, and rate limiting's time
     throttled: ThrottledLog = field(default_factory=lambda: ThrottledLog(log))
+    gate: RrlGate | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.rrl is not None and self.rrl.enabled:
+            self.gate = RrlGate(self.rrl, self.stats.rrl, self.edns, lambda: self.wall())
 
     def publish(
         self,
@@ -48,20 +62,20 @@ class Responder:
         self.snapshot = self.snapshot.replaced(zones, health, geodb)
 
     def __call__(self, data: bytes, client: str, tcp: bool) -> bytes | None:
-        started = time.perf_counter()
+        started = self.clock()
         snapshot = self.snapshot
         stats = self.stats
         if self.fast:
             try:
-                hit = fast_reply(data, client, tcp, snapshot.cache, self.rng)
+                hit = fast_reply(data, client, tcp, snapshot.cache, self.rng, self.edns, self.wall)
             except Exception:
                 hit = None
                 stats.fast_errors += 1
                 self.throttled.log(logging.ERROR, "fast-path-error", "client=%s errors=%d", client,
                                 stats.fast_errors, exc_info=True)  # fmt: skip
             if hit is not None:
-                reply, entry, ecs = hit
-                elapsed = time.perf_counter() - started
+                reply, entry, ecs, cookie = hit
+                elapsed = self.clock() - started
                 stats.latency_counts[bisect.bisect_left(LATENCY_BUCKETS, elapsed)] += 1
                 stats.latency_sum += elapsed
                 stats.queries[entry.counter] += 1
@@ -71,9 +85,12 @@ class Responder:
                     stats.answers_by_pool[entry.pool] += 1
                 if ecs:
                     stats.ecs_queries += 1
+                if self.gate is not None and not tcp and cookie is not CookieState.VALID:
+                    return self.gate.apply(data, client, reply, entry.kind, entry.identity,
+                                           entry.rcode, started)  # fmt: skip
                 return reply
-        outcome = respond(data, client, tcp, snapshot, self.rng)
-        elapsed = time.perf_counter() - started
+        outcome = respond(data, client, tcp, snapshot, self.rng, self.edns, self.wall)
+        elapsed = self.clock() - started
         stats.latency_counts[bisect.bisect_left(LATENCY_BUCKETS, elapsed)] += 1
         stats.latency_sum += elapsed
         if outcome.rcode < 0:
@@ -95,4 +112,13 @@ class Responder:
             stats.errors += 1
             self.throttled.log(logging.ERROR, "servfail", "reason=internal-error errors=%d",
                             stats.errors, exc_info=outcome.error)  # fmt: skip
-        return outcome.reply
+        full = outcome.reply
+        if (
+            self.gate is not None
+            and not tcp
+            and full is not None
+            and outcome.cookie is not CookieState.VALID
+        ):
+            return self.gate.apply(data, client, full, outcome.kind, outcome.identity,
+                                   outcome.rcode, started)  # fmt: skip
+        return full

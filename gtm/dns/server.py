@@ -16,9 +16,11 @@ import logging
 import re
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from gtm.dns.answerer import Answerer, Handler
+from gtm.dns.reuseport import steer_by_network
 from gtm.dns.stats import TransportStats
 from gtm.dns.tcp import TcpConnection
 from gtm.dns.throttled_log import ThrottledLog
@@ -30,6 +32,15 @@ log = logging.getLogger(__name__)
 _BIND_ATTEMPTS = 20  # port 0: a busy host may hold the free UDP port for TCP often
 _BACKLOG = socket.SOMAXCONN
 _HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+@dataclass(frozen=True, slots=True)
+class Steering:
+    """Send every UDP query of one client network (these prefixes) to one of `processes`."""
+
+    processes: int
+    ipv4_prefix: int
+    ipv6_prefix: int
 
 
 class DnsServer:
@@ -48,6 +59,7 @@ class DnsServer:
         tcp_max_queries_per_connection: int | None = None,
         udp_rcvbuf: int = 4 * 1024 * 1024,
         reuse_port: bool = False,
+        steer: Steering | None = None,
     ) -> None:
         if tcp_idle_timeout <= 0:
             raise ValueError(f"tcp_idle_timeout must be > 0, not {tcp_idle_timeout}")
@@ -66,6 +78,7 @@ class DnsServer:
         self._listen = tuple(listen)
         self._udp_rcvbuf = udp_rcvbuf
         self._reuse_port = reuse_port  # several processes on one port (`gtm serve --workers`)
+        self._steer = steer  # UDP queries of one client network to one process (`reuseport`)
         self._addresses: list[tuple[str, int]] = []
         self._udp: list[UdpReader] = []
         self._tcp: list[asyncio.Server] = []
@@ -74,6 +87,17 @@ class DnsServer:
         self._no_connections.set()
         self._started = False
         self.draining = False
+
+    def _steer_udp(self, sock: socket.socket) -> None:
+        assert self._steer is not None
+        prefix = (
+            self._steer.ipv4_prefix if sock.family == socket.AF_INET else self._steer.ipv6_prefix
+        )
+        try:
+            steer_by_network(sock, prefix, self._steer.processes)
+        except OSError as exc:  # an old or restricted kernel: the kernel's own spreading
+            log.warning("event=reuseport-steering-unavailable error=%s detail=%r", exc,
+                        "rate limits hold per process, not for the node")  # fmt: skip
 
     @property
     def handler(self) -> Handler:
@@ -116,6 +140,8 @@ class DnsServer:
             # One address per entry: `localhost` binds whichever family the resolver lists first.
             family, _, _, _, sockaddr = infos[0]
             udp_sock, tcp_sock = _bind_pair(family, sockaddr, self._udp_rcvbuf, self._reuse_port)
+            if self._steer is not None:
+                self._steer_udp(udp_sock)
         except OSError as exc:
             raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
         bound = udp_sock.getsockname()

@@ -27,6 +27,8 @@ class QueryStats:
     malformed: int = 0  # answered FORMERR
     errors: int = 0  # internal errors answered SERVFAIL
     fast_errors: int = 0  # the fast path raised; the full path answered instead
+    rrl: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # ^ UDP replies under rate limiting: (response class, answered|slipped|dropped|logged)
     latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     latency_sum: float = 0.0
 
@@ -42,6 +44,7 @@ class QueryStats:
         for part in parts:
             total.queries.update(part.queries)
             total.answers_by_pool.update(part.answers_by_pool)
+            total.rrl.update(part.rrl)
             for name in ("cache_hits", "fast_answers", "cache_misses", "ecs_queries", "dropped",
                          "malformed", "errors", "fast_errors", "latency_sum"):  # fmt: skip
                 setattr(total, name, getattr(total, name) + getattr(part, name))

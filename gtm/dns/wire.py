@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from dnslib import RR, DNSBuffer, DNSLabel
 
+from gtm.dns.cookies import well_formed
 from gtm.dns.ecs import ClientSubnet, EcsError, decode_ecs, encode_ecs
+from gtm.dns.edns import OPTION_COOKIE, OPTION_KEEPALIVE, OPTION_NSID
 from gtm.model.codes import NOERROR, OPT
 from gtm.model.errors import GtmError
 
@@ -56,6 +58,9 @@ class Edns:
     version: int
     do: bool
     ecs: ClientSubnet | None
+    cookie: bytes | None = None  # the first COOKIE option's data (well formed)
+    nsid: bool = False  # it asks for our NSID
+    keepalive: bool = False  # it carried edns-tcp-keepalive
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,9 @@ def parse_query(data: bytes) -> Query:
     if flags & QR:
         raise Drop("a response, not a query")
     bare = Query(qid, flags, qdcount, "", (), 0, 0, None)
+    if qdcount == 0 and flags & OPCODE_MASK:
+        # Another opcode may come without a question (RFC 8906 3.1.5): NOTIMP, not FORMERR.
+        return _header_only(data, bare, ancount + nscount, arcount)
     if qdcount != 1:
         raise FormErr(f"question count is {qdcount}", bare, question=False)
     try:
@@ -157,12 +165,24 @@ def parse_query(data: bytes) -> Query:
     except WireError as exc:
         query = Query(qid, flags, qdcount, qname, labels, qtype, qclass, None, question)
         raise FormErr(str(exc), query) from None
-    except EcsError as exc:
+    except (EcsError, BadOption) as exc:
         query = Query(qid, flags, qdcount, qname, labels, qtype, qclass, exc.edns, question)
-        raise FormErr(f"bad client subnet option: {exc}", query) from None
+        raise FormErr(f"bad EDNS option: {exc}", query) from None
     query = Query(qid, flags, qdcount, qname, labels, qtype, qclass, edns, question)
     if offset != len(data):
         raise FormErr("trailing bytes after the last record", query)
+    return query
+
+
+def _header_only(data: bytes, bare: Query, skip: int, arcount: int) -> Query:
+    """A message of another opcode without a question: its OPT record, if any, is read."""
+    try:
+        edns, offset = _read_records(data, HEADER.size, skip, arcount)
+    except (WireError, EcsError):
+        raise FormErr("malformed records", bare, question=False) from None
+    query = Query(bare.id, bare.flags, 0, "", (), 0, 0, edns)
+    if offset != len(data):
+        raise FormErr("trailing bytes after the last record", query, question=False)
     return query
 
 
@@ -190,10 +210,21 @@ def _read_records(data: bytes, offset: int, skip: int, arcount: int) -> tuple[Ed
     return edns, offset
 
 
+class BadOption(WireError):
+    """A malformed EDNS option the query must be answered FORMERR for (a COOKIE of the wrong
+    length: RFC 7873 5.2.2)."""
+
+    def __init__(self, message: str, edns: Edns) -> None:
+        super().__init__(message)
+        self.edns = edns  # the OPT record read so far, so the FORMERR can carry an OPT
+
+
 def _read_opt(rdata: bytes, payload: int, ttl: int) -> Edns:
     version = (ttl >> 16) & 0xFF
     do = bool(ttl & 0x8000)
     ecs: ClientSubnet | None = None
+    cookie: bytes | None = None
+    nsid = keepalive = False
     pos = 0
     while pos < len(rdata):
         if pos + 4 > len(rdata):
@@ -210,8 +241,17 @@ def _read_opt(rdata: bytes, payload: int, ttl: int) -> Edns:
                 ecs = decode_ecs(rdata[pos : pos + length])
             except EcsError as exc:
                 raise EcsError(str(exc), partial) from None
+        elif code == OPTION_COOKIE and cookie is None:  # a second one is ignored
+            cookie = rdata[pos : pos + length]
+            if not well_formed(cookie):
+                partial = Edns(payload, version, do, None)
+                raise BadOption(f"a COOKIE option of {length} octets", partial)
+        elif code == OPTION_NSID:
+            nsid = True
+        elif code == OPTION_KEEPALIVE:
+            keepalive = True
         pos += length  # unknown options are ignored (RFC 6891 6.1.2)
-    return Edns(payload, version, do, ecs)
+    return Edns(payload, version, do, ecs, cookie, nsid, keepalive)
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -231,6 +271,7 @@ class Reply:
     additional: tuple[RR, ...] = ()
     ecs_scope: int = 0
     with_question: bool = True
+    options: bytes = b""  # our options after the client subnet (`edns.reply_options`)
 
 
 def udp_limit(query: Query) -> int:
@@ -250,7 +291,9 @@ def render(reply: Reply, limit: int = 65535) -> bytes:
 
 def _pack(reply: Reply, truncated: bool) -> bytes:
     query = reply.query
-    flags = QR | (query.flags & (OPCODE_MASK | RD | CD)) | (reply.rcode & 0x0F)
+    # RD and CD are echoed for QUERY only: other opcodes do not define them (RFC 8906 3.1.5).
+    echoed = (RD | CD) if query.opcode == 0 else 0
+    flags = QR | (query.flags & (OPCODE_MASK | echoed)) | (reply.rcode & 0x0F)
     if reply.aa:
         flags |= AA
     if truncated:
@@ -262,7 +305,7 @@ def _pack(reply: Reply, truncated: bool) -> bytes:
     has_question = reply.with_question and query.opcode == 0
     opt = b""
     if query.edns is not None:
-        opt = opt_record(query.edns, reply.rcode, reply.ecs_scope)
+        opt = opt_record(query.edns, reply.rcode, reply.ecs_scope, reply.options)
     buffer = DNSBuffer()
     buffer.pack(
         "!HHHHHH", query.id, flags, int(has_question),
@@ -277,11 +320,12 @@ def _pack(reply: Reply, truncated: bool) -> bytes:
     return bytes(buffer.data) + opt
 
 
-def opt_record(edns: Edns, rcode: int, scope: int) -> bytes:
-    """Our OPT record for a reply to a query with `edns`: ECS echoed with `scope`, DO copied."""
-    options = b""
+def opt_record(edns: Edns, rcode: int, scope: int, extra: bytes = b"") -> bytes:
+    """Our OPT record for a reply to a query with `edns`: ECS echoed with `scope`, then our
+    `extra` options, DO copied."""
+    options = extra
     if edns.ecs is not None:
-        options = encode_ecs(edns.ecs, scope)
+        options = encode_ecs(edns.ecs, scope) + extra
     ttl = ((rcode >> 4) << 24) | (0x8000 if edns.do else 0)  # version 0: the only one we speak
     return b"\x00" + struct.pack("!HHIH", OPT, OUR_PAYLOAD, ttl, len(options)) + options
 

@@ -59,6 +59,7 @@ class Rcode(_Code):
     NOTIMP = 4
     REFUSED = 5
     BADVERS = 16
+    BADCOOKIE = 23
 
 
 # The codes the DNS path compares and uses as keys on every query, as plain ints: there an
@@ -68,7 +69,7 @@ A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, SRV, OPT, CAA, ANY = (
     int(t) for t in (RRType.A, RRType.NS, RRType.CNAME, RRType.SOA, RRType.PTR, RRType.MX,
                      RRType.TXT, RRType.AAAA, RRType.SRV, RRType.OPT, RRType.CAA, RRType.ANY)
 )  # fmt: skip
-NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, BADVERS = (int(r) for r in Rcode)
+NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, BADVERS, BADCOOKIE = (int(r) for r in Rcode)
 STATIC_TYPES: Mapping[str, int] = {
     RRType(t).name: t for t in (A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, PTR)
 }  # the types a zone file's `records:` may hold

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ from gtm.anycast.announcer import Announcer
 from gtm.api.app import make_app
 from gtm.api.port import Counters
 from gtm.config.directory import ReloadResult
+from gtm.dns.cookies import SECRET as COOKIE_SECRET
+from gtm.dns.cookies import Secrets
+from gtm.dns.rrl import RrlSettings
 from gtm.dns.snapshot import Snapshot
 from gtm.dns.stats import QueryStats, TransportStats
 from gtm.dns.zoneset import ZoneSet
@@ -25,7 +29,7 @@ from gtm.geo.geodb_file import GeoDBFile
 from gtm.model.errors import ServeError
 from gtm.model.health import HealthView
 from gtm.process import tune_gc
-from gtm.runtime.answering import answering
+from gtm.runtime.answering import answering, edns_policy
 from gtm.runtime.node import READY_TIMEOUT, Node, health_service, ready_timeout
 from gtm.runtime.workers import WorkerConfig, WorkerPool
 
@@ -52,6 +56,10 @@ class ServeConfig:
     api_token: str | None = None  # enables the HTTP API's write routes
     workers: int = 1  # processes answering DNS, this one included (SO_REUSEPORT when above 1)
     log_level: int = logging.INFO  # for the worker processes' logs
+    rrl: RrlSettings | None = None  # response rate limiting (UDP); None: off
+    cookies: bool = True  # DNS cookies (RFC 7873)
+    cookie_secrets: Secrets | None = None  # None: a random secret for this node
+    nsid: str | None = None  # this node's NSID ("hostname": the host's name); None: off
 
 
 class Runtime(Node):
@@ -60,11 +68,15 @@ class Runtime(Node):
     def __init__(self, config: ServeConfig) -> None:
         super().__init__(config.zones, config.watch_interval, config.watch)
         self.config = config
+        secrets = None
+        if config.cookies:  # one secret for every process of the node
+            secrets = config.cookie_secrets or Secrets((os.urandom(COOKIE_SECRET),))
+        edns = edns_policy(secrets, config.nsid, 0, config.workers, config.tcp_idle_timeout)
         self.responder, self.server = answering(
             config.listen, config.tcp_idle_timeout, config.tcp_max_connections,
-            reuse_port=config.workers > 1,
+            reuse_port=config.workers > 1, edns=edns, rrl=config.rrl, processes=config.workers,
         )  # fmt: skip
-        self.workers = _worker_pool(config)
+        self.workers = _worker_pool(config, secrets)
         self.reloads = 0
         self.reload_errors = 0
         self.geofile: GeoDBFile | None = None
@@ -280,12 +292,13 @@ class Runtime(Node):
         return True
 
 
-def _worker_pool(config: ServeConfig) -> WorkerPool | None:
+def _worker_pool(config: ServeConfig, secrets: Secrets | None) -> WorkerPool | None:
     if config.workers <= 1:
         return None
     template = WorkerConfig(
         0, (), config.geodb, config.tcp_idle_timeout, config.tcp_max_connections,
-        config.drain_timeout, config.log_level,
+        config.drain_timeout, config.log_level, config.workers, secrets, config.nsid,
+        config.rrl,
     )  # fmt: skip
     return WorkerPool(config.workers - 1, template)
 

@@ -29,12 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from gtm.background import Background
+from gtm.dns.cookies import Secrets
+from gtm.dns.rrl import RrlSettings
 from gtm.dns.stats import QueryStats, TransportStats
 from gtm.dns.zoneset import ZoneSet
 from gtm.model.health import HealthView
 from gtm.model.zone import Zone
 from gtm.process import install_uvloop, tune_gc
-from gtm.runtime.answering import answering
+from gtm.runtime.answering import answering, edns_policy
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,10 @@ class WorkerConfig:
     tcp_max_connections: int
     drain_timeout: float
     log_level: int
+    processes: int = 1  # answering DNS on the port, the primary included
+    cookie_secrets: Secrets | None = None  # the node's, so every process makes the same cookies
+    nsid: str | None = None
+    rrl: RrlSettings | None = None
 
 
 # --- messages (primary -> worker): ("zones", [Zone]), ("health", routing tuple), ("geodb",),
@@ -306,9 +312,12 @@ class _Serving:
     def __init__(self, config: WorkerConfig, conn: multiprocessing.connection.Connection) -> None:
         self.config = config
         self.conn = conn
+        edns = edns_policy(config.cookie_secrets, config.nsid, config.index, config.processes,
+                           config.tcp_idle_timeout)  # fmt: skip
         self.responder, self.server = answering(
-            config.listen, config.tcp_idle_timeout, config.tcp_max_connections, reuse_port=True
-        )
+            config.listen, config.tcp_idle_timeout, config.tcp_max_connections, reuse_port=True,
+            edns=edns, rrl=config.rrl, processes=config.processes,
+        )  # fmt: skip
         self.geofile: Any = None
         self.stopping = asyncio.Event()
         self.fed = asyncio.Event()  # zones and health have arrived
