@@ -6,7 +6,8 @@ full path for everything, over the same snapshot with a cache of its own. Both c
 same queries in the same order, so rotation offsets match and the replies must be identical
 bytes; weighted draws use twin random generators seeded alike, and both read one fixed wall
 clock (DNS cookies carry a timestamp) with the server's EDNS options and rate limits. On
-leaving, any difference fails the test. (`runtime.responder.stats.fast_answers` tells how many the fast path gave.)
+leaving, any difference fails the test. (`runtime.responder.stats.fast_answers` tells how many
+the fast path gave.)
 """
 
 from __future__ import annotations
