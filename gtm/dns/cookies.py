@@ -60,25 +60,37 @@ def server_cookie(key: bytes, client: bytes, address: bytes, now: int) -> bytes:
 
 def check(secrets: Secrets, client: bytes, server: bytes, address: bytes, now: int) -> bool:
     """Whether `server` is a cookie one of our secrets made for this client, not expired."""
+    return _made_with(secrets, client, server, address, now) is not None
+
+
+def _made_with(
+    secrets: Secrets, client: bytes, server: bytes, address: bytes, now: int
+) -> int | None:
+    """Which of our secrets made this valid cookie (0: the current one); None: none did."""
     if len(server) != SERVER_COOKIE or server[0] != 1:
-        return False
+        return None
     age = (now - int.from_bytes(server[4:8], "big")) & 0xFFFFFFFF  # serial arithmetic
     if age > LIFETIME and age < 0x100000000 - SKEW:
-        return False
+        return None
     message = client + server[:8] + address  # the reserved octets as sent count too
     mac = server[8:]
-    return any(_mac(key, message) == mac for key in secrets.keys)
+    for index, key in enumerate(secrets.keys):
+        if _mac(key, message) == mac:
+            return index
+    return None
 
 
 def reply_cookie(
     secrets: Secrets, client: bytes, server: bytes | None, address: bytes, now: int
 ) -> tuple[bytes, CookieState]:
     """The COOKIE option data for the reply (our client cookie echoed with a server cookie),
-    and what the query's cookie proved. A valid cookie less than half an hour old is sent
-    back as it came; an older one, or one that is not ours, is replaced."""
-    if server is not None and check(secrets, client, server, address, now):
+    and what the query's cookie proved. A valid cookie of the current secret less than half
+    an hour old is sent back as it came; an older one, one of a previous secret, or one that
+    is not ours, is replaced."""
+    made_with = None if server is None else _made_with(secrets, client, server, address, now)
+    if server is not None and made_with is not None:
         age = (now - int.from_bytes(server[4:8], "big")) & 0xFFFFFFFF
-        if age <= RENEW_AFTER:
+        if made_with == 0 and age <= RENEW_AFTER:
             return client + server, CookieState.VALID
         return client + server_cookie(secrets.keys[0], client, address, now), CookieState.VALID
     return client + server_cookie(secrets.keys[0], client, address, now), CookieState.CLIENT_ONLY

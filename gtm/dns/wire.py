@@ -162,12 +162,12 @@ def parse_query(data: bytes) -> Query:
     question = data[HEADER.size : end]
     try:
         edns, offset = _read_records(data, end, ancount + nscount, arcount)
+    except (EcsError, BadOption) as exc:  # (BadOption first: it is a WireError too)
+        query = Query(qid, flags, qdcount, qname, labels, qtype, qclass, exc.edns, question)
+        raise FormErr(f"bad EDNS option: {exc}", query) from None
     except WireError as exc:
         query = Query(qid, flags, qdcount, qname, labels, qtype, qclass, None, question)
         raise FormErr(str(exc), query) from None
-    except (EcsError, BadOption) as exc:
-        query = Query(qid, flags, qdcount, qname, labels, qtype, qclass, exc.edns, question)
-        raise FormErr(f"bad EDNS option: {exc}", query) from None
     query = Query(qid, flags, qdcount, qname, labels, qtype, qclass, edns, question)
     if offset != len(data):
         raise FormErr("trailing bytes after the last record", query)
