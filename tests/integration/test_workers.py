@@ -4,17 +4,24 @@ set of zones: every process answers, and all switch together on a health change 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
+import select
 import signal
+import socket
+import time
 from pathlib import Path
 
+import dns.asyncquery
+import dns.edns
 import dns.message
 import dns.rdatatype
 import httpx
 import pytest
 
 from gtm.commands.options import worker_count
+from gtm.dns.rrl import RrlSettings
 from gtm.runtime.serve import Runtime
 from tests.helpers import Client, client_for, running, settle
 from tests.targets import failover_zone, targets
@@ -132,3 +139,70 @@ async def test_metrics_and_readiness_cover_every_process(zones: Path) -> None:
     total = sum(float(count) for count in per_process.values())
     labels = 'policy="failover",qtype="A",rcode="NOERROR",zone="hc.test."'
     assert f"gtm_dns_queries_total{{{labels}}} {total}" in text
+
+
+async def nsids(port: int, source: str, count: int = 30) -> set[bytes]:
+    """The NSIDs of `count` answers to queries from `source`, each from a new source port."""
+
+    async def one() -> bytes:
+        query = dns.message.make_query("failover.hc.test.", dns.rdatatype.A, use_edns=0,
+                                       options=[dns.edns.NSIDOption(b"")])  # fmt: skip
+        reply = await dns.asyncquery.udp(query, "127.0.0.1", port=port, source=source, timeout=5)
+        return next(bytes(o.nsid) for o in reply.options if isinstance(o, dns.edns.NSIDOption))
+
+    return set(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def test_with_rate_limiting_each_network_is_answered_by_one_process(zones: Path) -> None:
+    """The steering that makes the limits node-wide: every query from one /24 reaches the same
+    process (its NSID says which), whatever its source port."""
+    rrl = RrlSettings(responses=1000, ipv4_prefix=24)
+    async with targets("127.0.0.11", "127.0.0.12") as (primary, _):
+        failover_zone(zones, primary.port)
+        async with running(zones, workers=WORKERS, nsid="node", rrl=rrl) as runtime:
+            port = runtime.server.addresses[0][1]
+            seen = [await nsids(port, f"127.0.{net}.{host}") for net in range(3) for host in (1, 2)]
+    assert all(len(one) == 1 for one in seen)
+    assert [seen[i] == seen[i + 1] for i in (0, 2, 4)] == [True] * 3  # by network
+    assert set().union(*seen) == {b"node/0", b"node/1", b"node/2"}  # networks spread
+
+
+async def test_rate_limits_hold_for_the_node_not_per_process(zones: Path) -> None:
+    """One client network at 2 responses a second (no slip): a burst from many source ports is
+    answered about twice, not twice per process as it would be if each process kept its own
+    accounts."""
+    rate = 2
+    rrl = RrlSettings(responses=rate, window=1, slip=0)
+    async with targets("127.0.0.11", "127.0.0.12") as (primary, _):
+        failover_zone(zones, primary.port)
+        async with running(zones, workers=WORKERS, rrl=rrl) as runtime:
+            port = runtime.server.addresses[0][1]
+            answered, span = await asyncio.to_thread(burst, port, 60)
+    assert rate <= answered <= rate + math.ceil(span * rate)  # initial credit, then the rate
+    assert answered < rate * WORKERS
+
+
+def burst(port: int, count: int) -> tuple[int, float]:
+    """Send `count` queries, each from its own source port, as fast as possible; how many are
+    answered (within a second of the last reply) and how long the sending took."""
+    wire = dns.message.make_query("failover.hc.test.", dns.rdatatype.A).to_wire()
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+    try:
+        start = time.monotonic()
+        for sock in sockets:
+            sock.sendto(wire, ("127.0.0.1", port))
+        span = time.monotonic() - start
+        answered = 0
+        waiting = set(sockets)
+        while waiting:
+            ready, _, _ = select.select(list(waiting), [], [], 1.0)
+            if not ready:
+                break  # the rest were dropped
+            for sock in ready:
+                sock.recv(4096)
+                waiting.discard(sock)
+                answered += 1
+        return answered, span
+    finally:
+        for sock in sockets:
+            sock.close()
