@@ -51,7 +51,9 @@ class WorkerConfig:
     listen: tuple[tuple[str, int], ...]  # the primary's bound addresses (ports resolved)
     geodb: Path | None
     tcp_idle_timeout: float
+    tcp_slow_timeout: float
     tcp_max_connections: int
+    tcp_max_connections_per_source: int
     drain_timeout: float
     log_level: int
 
@@ -306,9 +308,7 @@ class _Serving:
     def __init__(self, config: WorkerConfig, conn: multiprocessing.connection.Connection) -> None:
         self.config = config
         self.conn = conn
-        self.responder, self.server = answering(
-            config.listen, config.tcp_idle_timeout, config.tcp_max_connections, reuse_port=True
-        )
+        self.responder, self.server = answering(config.listen, config, reuse_port=True)
         self.geofile: Any = None
         self.stopping = asyncio.Event()
         self.fed = asyncio.Event()  # zones and health have arrived
