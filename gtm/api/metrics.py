@@ -98,8 +98,22 @@ class NodeCollector(Collector):
                                   value=t.tcp_queries)  # fmt: skip
         yield CounterMetricFamily("gtm_transport_tcp_connections", "TCP connections accepted",
                                   value=t.tcp_connections)  # fmt: skip
-        yield CounterMetricFamily("gtm_transport_tcp_refused", "TCP connections refused (cap)",
+        yield CounterMetricFamily("gtm_transport_tcp_refused", "TCP connections closed at once: "
+                                  "the cap with none idle, or draining",
                                   value=t.tcp_refused)  # fmt: skip
+        yield CounterMetricFamily("gtm_transport_tcp_refused_per_source", "TCP connections "
+                                  "closed at once: their source's cap, all its connections busy",
+                                  value=t.tcp_refused_per_source)  # fmt: skip
+        yield CounterMetricFamily("gtm_transport_tcp_evicted", "Idle TCP connections closed to "
+                                  "admit a new one at the cap", value=t.tcp_evicted)  # fmt: skip
+        yield CounterMetricFamily("gtm_transport_tcp_evicted_per_source", "Idle TCP connections "
+                                  "closed to admit a new one of the same source at its cap",
+                                  value=t.tcp_evicted_per_source)  # fmt: skip
+        yield CounterMetricFamily("gtm_transport_tcp_idle_closed", "TCP connections closed "
+                                  "after the idle timeout", value=t.tcp_idle_closed)  # fmt: skip
+        yield CounterMetricFamily("gtm_transport_tcp_slow_closed", "TCP connections closed "
+                                  "after the slow timeout (part of a message, or replies unread)",
+                                  value=t.tcp_slow_closed)  # fmt: skip
         yield CounterMetricFamily("gtm_transport_dropped", "Replies not sent (send buffer full,"
                                   " handler returned nothing)", value=t.dropped)  # fmt: skip
         yield CounterMetricFamily("gtm_transport_handler_errors", "Messages the handler raised "

@@ -109,6 +109,13 @@ def duration(text: str) -> float:
     return seconds
 
 
+def positive_int(text: str) -> int:
+    """A whole number from 1."""
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1")
+    return int(text)
+
+
 def location(text: str) -> Location:
     """`LAT,LON` in degrees."""
     try:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gtm.commands.options import (
     Subparsers,
@@ -15,13 +16,18 @@ from gtm.commands.options import (
     add_geodb,
     add_redis,
     add_zones,
+    duration,
     env,
+    positive_int,
     read_token,
     worker_count,
 )
 from gtm.commands.rate_limits import add_rate_limits, rate_limits
 from gtm.dns.cookies import Secrets
 from gtm.model.errors import UsageError
+
+if TYPE_CHECKING:
+    from gtm.runtime.serve import ServeConfig
 
 DEFAULT_LISTEN = "127.0.0.1:5353"
 
@@ -80,6 +86,7 @@ def add_parser(commands: Subparsers) -> None:
         "name; with --workers, each process adds /N (env GTM_NSID; default off)",
     )  # fmt: skip
     add_rate_limits(serve)
+    add_tcp_limits(serve)
     serve.set_defaults(run=run)
 
 
@@ -99,6 +106,34 @@ def cookie_secrets(path: Path | None) -> Secrets | None:
         raise UsageError(f"the cookie secret: {exc}") from None
 
 
+def add_tcp_limits(serve: argparse.ArgumentParser) -> None:
+    """DNS over TCP under abuse (docs/dns.md#tcp-rfc-7766): every limit is per process."""
+    tcp = serve.add_argument_group("DNS over TCP (limits per process)")
+    tcp.add_argument(
+        "--tcp-max-connections", type=positive_int, metavar="N",
+        default=env("GTM_TCP_MAX_CONNECTIONS") or "1024",
+        help="TCP connections open at once; a new one closes the oldest idle one "
+        "(env GTM_TCP_MAX_CONNECTIONS; default 1024)",
+    )  # fmt: skip
+    tcp.add_argument(
+        "--tcp-max-per-source", type=positive_int, metavar="N",
+        default=env("GTM_TCP_MAX_PER_SOURCE") or "32",
+        help="TCP connections open at once from one IPv4 address or IPv6 /64 "
+        "(env GTM_TCP_MAX_PER_SOURCE; default 32)",
+    )  # fmt: skip
+    tcp.add_argument(
+        "--tcp-idle-timeout", type=duration, metavar="DURATION",
+        default=env("GTM_TCP_IDLE_TIMEOUT") or "10s",
+        help="close a TCP connection idle this long (env GTM_TCP_IDLE_TIMEOUT; default 10s)",
+    )  # fmt: skip
+    tcp.add_argument(
+        "--tcp-slow-timeout", type=duration, metavar="DURATION",
+        default=env("GTM_TCP_SLOW_TIMEOUT") or "10s",
+        help="close a TCP connection that holds part of a message, or does not read its "
+        "replies, this long (env GTM_TCP_SLOW_TIMEOUT; default 10s)",
+    )  # fmt: skip
+
+
 def listen_list(values: Sequence[str] | None) -> list[str]:
     """The --listen addresses, else GTM_LISTEN's (comma or space separated), else the default."""
     if values:
@@ -110,11 +145,21 @@ def listen_list(values: Sequence[str] | None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gtm.dns.server import parse_listen
     from gtm.process import install_uvloop
-    from gtm.runtime.serve import ServeConfig, serve
+    from gtm.runtime.serve import serve
 
-    config = ServeConfig(
+    config = serve_config(args)
+    install_uvloop()
+    asyncio.run(serve(config))
+    return 0
+
+
+def serve_config(args: argparse.Namespace) -> ServeConfig:
+    """What the command line and the environment ask of `gtm serve`."""
+    from gtm.dns.server import parse_listen
+    from gtm.runtime.serve import ServeConfig
+
+    return ServeConfig(
         zones=args.zones,
         listen=[parse_listen(text) for text in listen_list(args.listen)],
         http=parse_listen(args.http, 8053) if args.http else None,
@@ -131,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
         cookies=args.cookies == "on",
         cookie_secrets=cookie_secrets(args.cookie_secret_file),
         nsid=args.nsid,
+        tcp_idle_timeout=args.tcp_idle_timeout,
+        tcp_slow_timeout=args.tcp_slow_timeout,
+        tcp_max_connections=args.tcp_max_connections,
+        tcp_max_connections_per_source=args.tcp_max_per_source,
     )
-    install_uvloop()
-    asyncio.run(serve(config))
-    return 0

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gtm.dns.cookies import CookieState, Secrets, reply_cookie
+from gtm.dns.keepalive import CODE as OPTION_KEEPALIVE
 
 OPTION_NSID = 3
 OPTION_COOKIE = 10
-OPTION_KEEPALIVE = 11
 _NSID = OPTION_NSID.to_bytes(2, "big")
 _COOKIE = OPTION_COOKIE.to_bytes(2, "big")
 _KEEPALIVE = OPTION_KEEPALIVE.to_bytes(2, "big") + b"\x00\x02"

@@ -13,12 +13,13 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gtm.dns.cookies import CookieState
 from gtm.dns.edns import NO_OPTIONS, EdnsPolicy
 from gtm.dns.fast import fast_reply
 from gtm.dns.full import respond
+from gtm.dns.keepalive import timeout_units
 from gtm.dns.rrl import RrlSettings
 from gtm.dns.rrl_gate import RrlGate
 from gtm.dns.snapshot import Snapshot
@@ -46,7 +47,9 @@ class Responder:
     rrl: RrlSettings | None = None  # response rate limiting (UDP); None: off
     clock: Callable[[], float] = time.perf_counter  # latency, and rate limiting's time
     throttled: ThrottledLog = field(default_factory=lambda: ThrottledLog(log))
+    tcp_keepalive: Callable[[], float] | None = None  # the transport's idle timeout now
     gate: RrlGate | None = field(init=False, default=None)
+    _keepalive_policies: dict[int, EdnsPolicy] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.rrl is not None and self.rrl.enabled:
@@ -65,9 +68,10 @@ class Responder:
         started = self.clock()
         snapshot = self.snapshot
         stats = self.stats
+        policy = self._tcp_policy() if tcp and self.tcp_keepalive is not None else self.edns
         if self.fast:
             try:
-                hit = fast_reply(data, client, tcp, snapshot.cache, self.rng, self.edns, self.wall)
+                hit = fast_reply(data, client, tcp, snapshot.cache, self.rng, policy, self.wall)
             except Exception:
                 hit = None
                 stats.fast_errors += 1
@@ -89,7 +93,7 @@ class Responder:
                     return self.gate.apply(data, client, reply, entry.kind, entry.identity,
                                            entry.rcode, started)  # fmt: skip
                 return reply
-        outcome = respond(data, client, tcp, snapshot, self.rng, self.edns, self.wall)
+        outcome = respond(data, client, tcp, snapshot, self.rng, policy, self.wall)
         elapsed = self.clock() - started
         stats.latency_counts[bisect.bisect_left(LATENCY_BUCKETS, elapsed)] += 1
         stats.latency_sum += elapsed
@@ -122,3 +126,15 @@ class Responder:
             return self.gate.apply(data, client, full, outcome.kind, outcome.identity,
                                    outcome.rcode, started)  # fmt: skip
         return full
+
+    def _tcp_policy(self) -> EdnsPolicy:
+        """The options for a TCP reply: the keepalive the transport offers now (0 under
+        pressure or while draining, RFC 7828 3.3.2), one policy kept per value."""
+        assert self.tcp_keepalive is not None
+        if self.edns.keepalive is None:
+            return self.edns
+        units = timeout_units(self.tcp_keepalive())
+        policy = self._keepalive_policies.get(units)
+        if policy is None:
+            policy = self._keepalive_policies[units] = replace(self.edns, keepalive=units)
+        return policy

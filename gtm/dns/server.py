@@ -23,6 +23,7 @@ from gtm.dns.answerer import Answerer, Handler
 from gtm.dns.reuseport import steer_by_network
 from gtm.dns.stats import TransportStats
 from gtm.dns.tcp import TcpConnection
+from gtm.dns.tcp_connections import TcpConnections
 from gtm.dns.throttled_log import ThrottledLog
 from gtm.dns.udp import UdpReader
 from gtm.model.errors import ServeError, UsageError
@@ -55,26 +56,34 @@ class DnsServer:
         listen: Sequence[tuple[str, int]],
         *,
         tcp_idle_timeout: float = 10.0,
+        tcp_slow_timeout: float = 10.0,
         tcp_max_connections: int = 1024,
+        tcp_max_connections_per_source: int = 32,
         tcp_max_queries_per_connection: int | None = None,
         udp_rcvbuf: int = 4 * 1024 * 1024,
         reuse_port: bool = False,
         steer: Steering | None = None,
     ) -> None:
-        if tcp_idle_timeout <= 0:
-            raise ValueError(f"tcp_idle_timeout must be > 0, not {tcp_idle_timeout}")
-        if tcp_max_connections < 1:
-            raise ValueError(f"tcp_max_connections must be >= 1, not {tcp_max_connections}")
-        if tcp_max_queries_per_connection is not None and tcp_max_queries_per_connection < 1:
-            raise ValueError(
-                f"tcp_max_queries_per_connection must be >= 1, not {tcp_max_queries_per_connection}"
-            )
+        timeouts = {"tcp_idle_timeout": tcp_idle_timeout, "tcp_slow_timeout": tcp_slow_timeout}
+        for name, value in timeouts.items():
+            if value <= 0:
+                raise ValueError(f"{name} must be > 0, not {value}")
+        counts = {
+            "tcp_max_connections": tcp_max_connections,
+            "tcp_max_connections_per_source": tcp_max_connections_per_source,
+            "tcp_max_queries_per_connection": tcp_max_queries_per_connection,
+        }
+        for name, count in counts.items():
+            if count is not None and count < 1:
+                raise ValueError(f"{name} must be >= 1, not {count}")
         self.stats = TransportStats()
         self._log = ThrottledLog(log)
         self.answerer = Answerer(handler, self.stats, self._log)
-        self.tcp_idle_timeout = tcp_idle_timeout
-        self.tcp_max_connections = tcp_max_connections
-        self.tcp_max_queries_per_connection = tcp_max_queries_per_connection
+        self.tcp = TcpConnections(
+            self.stats, self._log, idle_timeout=tcp_idle_timeout, slow_timeout=tcp_slow_timeout,
+            max_connections=tcp_max_connections, max_per_source=tcp_max_connections_per_source,
+            max_queries=tcp_max_queries_per_connection,
+        )  # fmt: skip
         self._listen = tuple(listen)
         self._udp_rcvbuf = udp_rcvbuf
         self._reuse_port = reuse_port  # several processes on one port (`gtm serve --workers`)
@@ -82,11 +91,7 @@ class DnsServer:
         self._addresses: list[tuple[str, int]] = []
         self._udp: list[UdpReader] = []
         self._tcp: list[asyncio.Server] = []
-        self._connections: set[TcpConnection] = set()
-        self._no_connections = asyncio.Event()  # set exactly when _connections is empty
-        self._no_connections.set()
         self._started = False
-        self.draining = False
 
     def _steer_udp(self, sock: socket.socket) -> None:
         assert self._steer is not None
@@ -116,7 +121,13 @@ class DnsServer:
     @property
     def open_connections(self) -> int:
         """TCP connections open now."""
-        return len(self._connections)
+        return len(self.tcp)
+
+    @property
+    def keepalive_timeout(self) -> float:
+        """Seconds of idle timeout a TCP reply's edns-tcp-keepalive option (RFC 7828) should
+        announce now: `tcp_idle_timeout`, or 0 (close when done) under pressure or draining."""
+        return self.tcp.keepalive_timeout
 
     async def start(self) -> None:
         """Bind every listen address. Raises ServeError naming the address that failed."""
@@ -154,7 +165,7 @@ class DnsServer:
         self._udp.append(reader)  # from here close() owns the UDP socket
         try:
             server = await loop.create_server(
-                lambda: TcpConnection(self.answerer, self), sock=tcp_sock, backlog=_BACKLOG
+                lambda: TcpConnection(self.answerer, self.tcp), sock=tcp_sock, backlog=_BACKLOG
             )
         except BaseException:
             tcp_sock.close()
@@ -179,45 +190,22 @@ class DnsServer:
         what is left. Calls close() first; the server cannot start again.
         """
         self.close()
-        self.draining = True
-        for connection in list(self._connections):
+        self.tcp.draining = True
+        for connection in self.tcp.all():
             connection.drain()
         try:
             async with asyncio.timeout(timeout):
                 await self._closed()
         except TimeoutError:
-            for connection in list(self._connections):
+            for connection in self.tcp.all():
                 connection.abort()
             await self._closed()  # abort() reports connection_lost on the next loop turn
         self._udp.clear()
 
     async def _closed(self) -> None:
-        await self._no_connections.wait()
+        await self.tcp.empty.wait()
         for reader in self._udp:
             await reader.closed.wait()
-
-    # The TCP connections' side (tcp.Connections): admission and bookkeeping.
-
-    def admit(self, connection: TcpConnection, client: str) -> bool:
-        """Whether a new TCP connection may stay; counts it either way."""
-        if self.draining:
-            self.stats.tcp_refused += 1
-            return False
-        if len(self._connections) >= self.tcp_max_connections:
-            self.stats.tcp_refused += 1
-            self._log.log(logging.WARNING, "tcp-refused", "client=%s limit=%d", client,
-                          self.tcp_max_connections)  # fmt: skip
-            return False
-        self._connections.add(connection)
-        self._no_connections.clear()
-        self.stats.tcp_connections += 1
-        return True
-
-    def forget(self, connection: TcpConnection) -> None:
-        """A TCP connection admitted earlier is gone."""
-        self._connections.discard(connection)
-        if not self._connections:
-            self._no_connections.set()
 
 
 def _bind_pair(

@@ -60,7 +60,12 @@ class TransportStats:
     udp_queries: int = 0
     tcp_queries: int = 0
     tcp_connections: int = 0  # accepted
-    tcp_refused: int = 0  # closed at once: over tcp_max_connections, or while draining
+    tcp_refused: int = 0  # closed at once: the total cap with no idle one to close, or draining
+    tcp_refused_per_source: int = 0  # closed at once: the source's cap, all its connections busy
+    tcp_evicted: int = 0  # idle connections closed to admit a new one at the total cap
+    tcp_evicted_per_source: int = 0  # idle ones closed to admit their own source's new one
+    tcp_idle_closed: int = 0  # closed after tcp_idle_timeout without a complete message
+    tcp_slow_closed: int = 0  # closed after tcp_slow_timeout on part of a message or unread replies
     handler_errors: int = 0  # the handler raised, or returned more than 65535 bytes
     dropped: int = 0  # no reply: the handler returned None, or the UDP send buffer was full
 

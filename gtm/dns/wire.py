@@ -16,7 +16,8 @@ from dnslib import RR, DNSBuffer, DNSLabel
 
 from gtm.dns.cookies import well_formed
 from gtm.dns.ecs import ClientSubnet, EcsError, decode_ecs, encode_ecs
-from gtm.dns.edns import OPTION_COOKIE, OPTION_KEEPALIVE, OPTION_NSID
+from gtm.dns.edns import OPTION_COOKIE, OPTION_NSID
+from gtm.dns.keepalive import CODE as OPTION_KEEPALIVE
 from gtm.model.codes import NOERROR, OPT
 from gtm.model.errors import GtmError
 

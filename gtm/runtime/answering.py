@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
+from typing import Protocol
 
 from gtm.dns.cookies import Secrets
 from gtm.dns.edns import EdnsPolicy
+from gtm.dns.keepalive import timeout_units
 from gtm.dns.responder import Responder
 from gtm.dns.rrl import RrlSettings
 from gtm.dns.server import DnsServer, Steering
@@ -16,23 +18,35 @@ from gtm.dns.snapshot import Snapshot
 from gtm.dns.zoneset import ZoneSet
 
 
+class TcpSettings(Protocol):
+    """The TCP limits of `gtm serve` (docs/operations.md): `ServeConfig` and `WorkerConfig`."""
+
+    @property
+    def tcp_idle_timeout(self) -> float: ...
+    @property
+    def tcp_slow_timeout(self) -> float: ...
+    @property
+    def tcp_max_connections(self) -> int: ...
+    @property
+    def tcp_max_connections_per_source(self) -> int: ...
+
+
 def edns_policy(
     cookies: Secrets | None, nsid: str | None, index: int, processes: int, idle_timeout: float
 ) -> EdnsPolicy:
     """The options of one process: its NSID is the node's, `/index` added with `--workers`
     (`hostname` stands for the host's name), so `dig +nsid` tells which process answered; the
-    keepalive is the TCP idle timeout in units of 100 ms."""
+    keepalive is the TCP idle timeout (the server lowers it to 0 under pressure)."""
     name: bytes | None = None
     if nsid is not None:
         text = socket.gethostname() if nsid == "hostname" else nsid
         name = (f"{text}/{index}" if processes > 1 else text).encode()
-    return EdnsPolicy(cookies, name, min(round(idle_timeout * 10), 0xFFFF))
+    return EdnsPolicy(cookies, name, timeout_units(idle_timeout))
 
 
 def answering(
     listen: Sequence[tuple[str, int]],
-    tcp_idle_timeout: float,
-    tcp_max_connections: int,
+    tcp: TcpSettings,
     reuse_port: bool,
     *,
     edns: EdnsPolicy | None = None,
@@ -47,7 +61,10 @@ def answering(
     if rrl is not None and rrl.enabled and processes > 1:
         steer = Steering(processes, rrl.ipv4_prefix, rrl.ipv6_prefix)
     server = DnsServer(
-        responder, listen, tcp_idle_timeout=tcp_idle_timeout,
-        tcp_max_connections=tcp_max_connections, reuse_port=reuse_port, steer=steer,
+        responder, listen, tcp_idle_timeout=tcp.tcp_idle_timeout,
+        tcp_slow_timeout=tcp.tcp_slow_timeout, tcp_max_connections=tcp.tcp_max_connections,
+        tcp_max_connections_per_source=tcp.tcp_max_connections_per_source, reuse_port=reuse_port,
+        steer=steer,
     )  # fmt: skip
+    responder.tcp_keepalive = lambda: server.keepalive_timeout
     return responder, server

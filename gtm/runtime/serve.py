@@ -48,8 +48,10 @@ class ServeConfig:
     watch: bool = True  # reload when a file in the zones directory changes
     watch_interval: float = 1.0  # seconds between two looks at the directory
     drain_timeout: float = 5.0
-    tcp_idle_timeout: float = 10.0
-    tcp_max_connections: int = 1024
+    tcp_idle_timeout: float = 10.0  # seconds an idle TCP connection stays open
+    tcp_slow_timeout: float = 10.0  # seconds a TCP connection may hold part of a message
+    tcp_max_connections: int = 1024  # TCP connections per process
+    tcp_max_connections_per_source: int = 32  # per IPv4 address or IPv6 /64, per process
     checker_name: str = field(default_factory=socket.gethostname)  # embedded mode's vantage
     cluster: str = "default"  # the Redis key space shared with agents
     ready_timeout: float = READY_TIMEOUT  # the most start-up waits for the first checks
@@ -73,8 +75,8 @@ class Runtime(Node):
             secrets = config.cookie_secrets or Secrets((os.urandom(COOKIE_SECRET),))
         edns = edns_policy(secrets, config.nsid, 0, config.workers, config.tcp_idle_timeout)
         self.responder, self.server = answering(
-            config.listen, config.tcp_idle_timeout, config.tcp_max_connections,
-            reuse_port=config.workers > 1, edns=edns, rrl=config.rrl, processes=config.workers,
+            config.listen, config, config.workers > 1, edns=edns, rrl=config.rrl,
+            processes=config.workers,
         )  # fmt: skip
         self.workers = _worker_pool(config, secrets)
         self.reloads = 0
@@ -296,7 +298,8 @@ def _worker_pool(config: ServeConfig, secrets: Secrets | None) -> WorkerPool | N
     if config.workers <= 1:
         return None
     template = WorkerConfig(
-        0, (), config.geodb, config.tcp_idle_timeout, config.tcp_max_connections,
+        0, (), config.geodb, config.tcp_idle_timeout, config.tcp_slow_timeout,
+        config.tcp_max_connections, config.tcp_max_connections_per_source,
         config.drain_timeout, config.log_level, config.workers, secrets, config.nsid,
         config.rrl,
     )  # fmt: skip

@@ -53,7 +53,9 @@ class WorkerConfig:
     listen: tuple[tuple[str, int], ...]  # the primary's bound addresses (ports resolved)
     geodb: Path | None
     tcp_idle_timeout: float
+    tcp_slow_timeout: float
     tcp_max_connections: int
+    tcp_max_connections_per_source: int
     drain_timeout: float
     log_level: int
     processes: int = 1  # answering DNS on the port, the primary included
@@ -315,8 +317,8 @@ class _Serving:
         edns = edns_policy(config.cookie_secrets, config.nsid, config.index, config.processes,
                            config.tcp_idle_timeout)  # fmt: skip
         self.responder, self.server = answering(
-            config.listen, config.tcp_idle_timeout, config.tcp_max_connections, reuse_port=True,
-            edns=edns, rrl=config.rrl, processes=config.processes,
+            config.listen, config, reuse_port=True, edns=edns, rrl=config.rrl,
+            processes=config.processes,
         )  # fmt: skip
         self.geofile: Any = None
         self.stopping = asyncio.Event()

@@ -3,6 +3,9 @@ own option classes; every answer on both paths (tests/dualpath.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import dns.edns
 import dns.message
 import dns.rcode
@@ -84,3 +87,28 @@ async def test_tcp_keepalive_tells_the_idle_timeout_over_tcp_only() -> None:
                 assert option.otype == dns.edns.OptionType.KEEPALIVE
                 assert option.to_wire() == (75).to_bytes(2, "big")  # units of 100 ms
             assert not (await ask(client, keepalive)).options  # UDP: ignored (RFC 7828)
+
+
+async def test_tcp_keepalive_asks_clients_to_close_when_the_connections_near_the_cap() -> None:
+    """RFC 7828 3.3.2: with three of four connections open, the offered timeout is 0."""
+    query = dns.message.make_query("www.sem.test.", "A", use_edns=0, options=[
+        dns.edns.GenericOption(dns.edns.OptionType.KEEPALIVE, b"")])  # fmt: skip
+    wire = query.to_wire()
+    async with running(SEMANTICS, tcp_idle_timeout=7.5, tcp_max_connections=4) as runtime:
+        host, port = runtime.server.addresses[0]
+        offered = []
+        async with contextlib.AsyncExitStack() as held:
+            for _ in range(3):  # each connection stays open, idle, once answered
+                reader, writer = await asyncio.open_connection(host, port)
+                held.push_async_callback(closed, writer)
+                writer.write(len(wire).to_bytes(2, "big") + wire)
+                size = int.from_bytes(await reader.readexactly(2), "big")
+                reply = dns.message.from_wire(await reader.readexactly(size))
+                (option,) = reply.options
+                offered.append(int.from_bytes(option.to_wire(), "big"))
+    assert offered == [75, 75, 0]
+
+
+async def closed(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    await writer.wait_closed()

@@ -244,29 +244,15 @@ async def test_handler_can_be_swapped_while_serving() -> None:
             assert await tcp.ask(query(3)) == response(query(3), b"!")
 
 
-async def test_tcp_connections_over_the_cap_are_closed_at_once() -> None:
-    async with serving(Echo(), tcp_max_connections=2) as server:
-        address = server.addresses[0]
-        async with tcp_client(address) as one, tcp_client(address) as two:
-            # A round trip each, so the server has admitted both before the third arrives.
-            assert await one.ask(query(1)) == response(query(1))
-            assert await two.ask(query(2)) == response(query(2))
-            async with tcp_client(address) as three:
-                assert await three.at_eof()
-            assert await one.ask(query(3)) == response(query(3))
-            assert server.open_connections == 2
-    assert (server.stats.tcp_connections, server.stats.tcp_refused) == (2, 1)
-
-
 async def test_tcp_idle_connection_is_closed() -> None:
-    async with serving(Echo(), tcp_idle_timeout=0.2) as server:
-        async with tcp_client(server.addresses[0]) as client:
-            assert await client.ask(query(1)) == response(query(1))
-            assert await client.at_eof()
-        # Part of a message is not activity: a trickling client is closed too.
-        async with tcp_client(server.addresses[0]) as client:
-            client.writer.write(frame(query(2))[:5])
-            assert await client.at_eof()
+    # The cap, the per-source limit and the slow timeout: tests/integration/test_tcp_abuse.py.
+    async with (
+        serving(Echo(), tcp_idle_timeout=0.2) as server,
+        tcp_client(server.addresses[0]) as client,
+    ):
+        assert await client.ask(query(1)) == response(query(1))
+        assert await client.at_eof()
+    assert (server.stats.tcp_idle_closed, server.stats.tcp_slow_closed) == (1, 0)
 
 
 async def test_tcp_empty_message_closes_the_connection() -> None:
@@ -366,7 +352,9 @@ async def test_start_fails_when_the_port_is_taken() -> None:
     "options",
     [
         {"tcp_idle_timeout": 0},
+        {"tcp_slow_timeout": -1},
         {"tcp_max_connections": 0},
+        {"tcp_max_connections_per_source": 0},
         {"tcp_max_queries_per_connection": 0},
     ],
 )
