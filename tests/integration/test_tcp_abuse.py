@@ -25,6 +25,7 @@ from tests.integration.test_transport import (
     query,
     response,
     serving,
+    streams,
     udp_client,
 )
 
@@ -47,13 +48,8 @@ async def connect(
     except BaseException:
         sock.close()
         raise
-    reader, writer = await asyncio.open_connection(sock=sock)
-    try:
-        yield TcpClient(reader, writer)
-    finally:
-        writer.close()
-        with contextlib.suppress(ConnectionError):
-            await writer.wait_closed()
+    async with streams(*await asyncio.open_connection(sock=sock)) as client:
+        yield client
 
 
 async def hold(

@@ -142,7 +142,15 @@ class TcpClient:
 
 @contextlib.asynccontextmanager
 async def tcp_client(address: tuple[str, int]) -> AsyncIterator[TcpClient]:
-    reader, writer = await asyncio.open_connection(*address)
+    async with streams(*await asyncio.open_connection(*address)) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def streams(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> AsyncIterator[TcpClient]:
+    """A client on an open connection, closed on the way out."""
     try:
         yield TcpClient(reader, writer)
     finally:
