@@ -82,6 +82,7 @@ class Result:
     decisions: tuple[Decision, ...] = ()
     steps: tuple[str, ...] = ()
     policy: str = ""  # the policy that answered, for metrics
+    nonexistent: bool = False  # the name (or the chain's last target) does not exist
 
     @property
     def pool(self) -> str:
@@ -96,8 +97,8 @@ class Result:
     @property
     def kind(self) -> ResponseClass:
         """What the reply is, for rate limiting: a name that does not exist is NXDOMAIN
-        whatever it is answered with."""
-        if self.rcode == NXDOMAIN:
+        whatever its rcode (a compact denial under DNSSEC answers it with NOERROR)."""
+        if self.nonexistent or self.rcode == NXDOMAIN:
             return ResponseClass.NXDOMAIN
         if self.rcode != NOERROR:
             return ResponseClass.ERROR
@@ -132,6 +133,7 @@ class Lookup:
     decisions: list[Decision] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)  # how the name was found, for explain
     policy: str = ""
+    nonexistent: bool = False
 
     def run(self) -> Result:
         query, tree = self.query, self.tree
@@ -155,6 +157,7 @@ class Lookup:
             if node is None:
                 self._step(f"{name} does not exist and no wildcard covers it: NXDOMAIN")
                 self.rcode = NXDOMAIN
+                self.nonexistent = True
                 self.authority.append(self._negative_soa())
                 break
             cname = node.rrsets.get(CNAME)
@@ -184,7 +187,7 @@ class Lookup:
         return Result(
             self.rcode, aa, tuple(self.answer), tuple(self.authority), tuple(self.additional),
             self.dynamic, self.validity, self.cacheable, tuple(self.decisions), tuple(self.steps),
-            self.policy,
+            self.policy, self.nonexistent,
         )  # fmt: skip
 
     def _data(self, node: Node, owner: DNSLabel) -> bool:

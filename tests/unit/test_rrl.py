@@ -5,11 +5,20 @@ dropped replies for each slip; the window; exempt and other networks; the classe
 from __future__ import annotations
 
 import ipaddress
+import random
 from collections import Counter
 
+import dns.message
 import pytest
 
+from gtm.config import load_zone_file, zone_files
+from gtm.dns.full import respond
+from gtm.dns.lookup import Result
 from gtm.dns.rrl import Action, RateLimiter, ResponseClass, RrlSettings
+from gtm.dns.snapshot import Snapshot
+from gtm.dns.zoneset import ZoneSet
+from gtm.model.codes import NOERROR
+from tests.helpers import SEMANTICS
 
 CLIENT = (4, int(ipaddress.ip_address("192.0.2.7")))
 ANSWER = ResponseClass.ANSWER
@@ -121,3 +130,30 @@ def test_the_table_stays_bounded() -> None:
 def test_settings_are_checked(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError, match=r"rate|window|slip|prefix"):
         RrlSettings(**bad)  # type: ignore[arg-type]
+
+
+KINDS = {
+    # query name, type: the class its response is limited as
+    "www.sem.test. A": ResponseClass.ANSWER,
+    "mail.sem.test. TXT": ResponseClass.NODATA,
+    "nothere.sem.test. A": ResponseClass.NXDOMAIN,
+    "dangling.sem.test. A": ResponseClass.NXDOMAIN,  # a CNAME to a name that does not exist
+    "x.child.sem.test. A": ResponseClass.REFERRAL,
+    "example.net. A": ResponseClass.ERROR,  # REFUSED: not our zone
+    "sem.test. AXFR": ResponseClass.ERROR,
+}
+
+
+@pytest.mark.parametrize(("question", "kind"), KINDS.items(), ids=KINDS.keys())
+def test_each_response_is_classified_by_what_it_says(question: str, kind: ResponseClass) -> None:
+    name, rdtype = question.split()
+    snap = Snapshot(ZoneSet.build([load_zone_file(p) for p in zone_files(SEMANTICS)]))
+    query = dns.message.make_query(name, rdtype).to_wire()
+    assert respond(query, "192.0.2.1", False, snap, random.Random(1)).kind is kind
+
+
+def test_a_name_that_does_not_exist_counts_as_nxdomain_whatever_its_rcode() -> None:
+    """A compact denial under DNSSEC (NOERROR, RFC 9824) must not become NODATA."""
+    denial = Result(rcode=NOERROR, aa=True, answer=(), authority=(), additional=(),
+                    nonexistent=True)  # fmt: skip
+    assert denial.kind is ResponseClass.NXDOMAIN
