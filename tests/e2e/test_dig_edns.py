@@ -1,11 +1,14 @@
 """dig's own cookie and NSID handling against `gtm serve`: `dig +cookie` says the server
-cookie it got is good and gets it echoed when it sends it back; `dig +nsid` shows the node."""
+cookie it got is good and gets it echoed when it sends it back; `dig +nsid` shows the node; a
+rate-limited `dig +cookie` gets BADCOOKIE, retries with the cookie and is answered."""
 
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
+import dns.message
 import pytest
 
 from tests.e2e.test_cli import Process, _gtm, dig
@@ -32,3 +35,24 @@ async def _check(process: Process) -> None:
     again = await dig(port, f"+cookie={cookie.group(1)}", "www.sem.test", "A")
     assert f"; COOKIE: {cookie.group(1)} (good)" in again, again
     assert "status: NOERROR" in again
+
+
+async def test_dig_retries_a_badcookie_slip_with_its_cookie_and_is_answered() -> None:
+    """Over its rate, a client that sent a cookie is told BADCOOKIE (the slip); dig retries
+    with the server cookie it got, which passes the limit (RFC 7873 5.3)."""
+    limits = ["--rrl-responses-per-second", "1", "--rrl-window", "60", "--rrl-slip", "1"]
+    async for process in _gtm(SEMANTICS, limits):
+        port = process.ports[0]
+        flood(port, 30)  # 127.0.0.1 now owes about 30 s of this question's credit
+        out = await dig(port, "+cookie", "www.sem.test", "A")
+        assert "BADCOOKIE, retrying" in out, out
+        assert "status: NOERROR" in out, out
+        assert re.search(r"; COOKIE: [0-9a-f]{48} \(good\)", out), out
+
+
+def flood(port: int, count: int) -> None:
+    """`count` queries without a cookie from 127.0.0.1, sent without waiting for replies."""
+    wire = dns.message.make_query("www.sem.test.", "A").to_wire()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(count):
+            sock.sendto(wire, ("127.0.0.1", port))
