@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import re
 import socket
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,11 +23,12 @@ from gtm.dns.answerer import Answerer, Handler
 from gtm.dns.stats import TransportStats
 from gtm.dns.tcp import TcpConnection
 from gtm.dns.throttled_log import ThrottledLog
-from gtm.dns.udp import UdpReader
+from gtm.dns.udp import Clock, UdpReader
 from gtm.model.errors import ServeError, UsageError
 
 log = logging.getLogger(__name__)
 
+UDP_MAX_QUEUE_DELAY = 0.1  # seconds a UDP query may wait in its socket and still be answered
 _BIND_ATTEMPTS = 20  # port 0: a busy host may hold the free UDP port for TCP often
 _BACKLOG = socket.SOMAXCONN
 _HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
@@ -36,6 +38,8 @@ class DnsServer:
     """UDP and TCP on each listen address, same port for both, all answered by `handler`.
 
     `start()` binds; `close()` stops listening; `drain(timeout)` finishes open TCP connections.
+    A UDP query that waited in its socket longer than `udp_max_queue_delay` seconds (0: no
+    bound) is dropped unanswered; `clock` (ns since the epoch) is what its age is measured by.
     """
 
     def __init__(
@@ -47,7 +51,9 @@ class DnsServer:
         tcp_max_connections: int = 1024,
         tcp_max_queries_per_connection: int | None = None,
         udp_rcvbuf: int = 4 * 1024 * 1024,
+        udp_max_queue_delay: float = UDP_MAX_QUEUE_DELAY,
         reuse_port: bool = False,
+        clock: Clock = time.time_ns,
     ) -> None:
         if tcp_idle_timeout <= 0:
             raise ValueError(f"tcp_idle_timeout must be > 0, not {tcp_idle_timeout}")
@@ -57,12 +63,16 @@ class DnsServer:
             raise ValueError(
                 f"tcp_max_queries_per_connection must be >= 1, not {tcp_max_queries_per_connection}"
             )
+        if udp_max_queue_delay < 0:
+            raise ValueError(f"udp_max_queue_delay must be >= 0, not {udp_max_queue_delay}")
         self.stats = TransportStats()
         self._log = ThrottledLog(log)
         self.answerer = Answerer(handler, self.stats, self._log)
         self.tcp_idle_timeout = tcp_idle_timeout
         self.tcp_max_connections = tcp_max_connections
         self.tcp_max_queries_per_connection = tcp_max_queries_per_connection
+        self.udp_max_queue_delay = udp_max_queue_delay
+        self._clock = clock
         self._listen = tuple(listen)
         self._udp_rcvbuf = udp_rcvbuf
         self._reuse_port = reuse_port  # several processes on one port (`gtm serve --workers`)
@@ -120,10 +130,13 @@ class DnsServer:
             raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
         bound = udp_sock.getsockname()
         try:
-            reader = UdpReader(self.answerer, udp_sock)
-        except BaseException:
+            reader = UdpReader(self.answerer, udp_sock, max_delay=self.udp_max_queue_delay,
+                               clock=self._clock)  # fmt: skip
+        except BaseException as exc:
             udp_sock.close()
             tcp_sock.close()
+            if isinstance(exc, OSError):  # a socket option this kernel lacks
+                raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
             raise
         self._udp.append(reader)  # from here close() owns the UDP socket
         try:
