@@ -15,6 +15,7 @@ from gtm.commands.options import (
     add_geodb,
     add_redis,
     add_zones,
+    duration_or_off,
     env,
     read_token,
     worker_count,
@@ -59,6 +60,12 @@ def add_parser(commands: Subparsers) -> None:
         help="processes answering DNS on the same port (SO_REUSEPORT), this one included; "
         "auto: one per CPU (env GTM_WORKERS; default 1)",
     )  # fmt: skip
+    serve.add_argument(
+        "--udp-max-queue-delay", type=duration_or_off,
+        default=env("GTM_UDP_MAX_QUEUE_DELAY") or "100ms", metavar="DURATION",
+        help="drop, unanswered, a UDP query that waited longer than this for its turn "
+        "(overload); 0 = never (env GTM_UDP_MAX_QUEUE_DELAY; default 100ms)",
+    )  # fmt: skip
     serve.set_defaults(run=run)
 
 
@@ -89,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         checker_name=args.name,
         api_token=read_token(args.api_token_file),
         workers=worker_count(args.workers),
+        udp_max_queue_delay=args.udp_max_queue_delay,
         log_level=logging.getLogger().level,
     )
     install_uvloop()

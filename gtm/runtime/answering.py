@@ -15,6 +15,7 @@ def answering(
     listen: Sequence[tuple[str, int]],
     tcp_idle_timeout: float,
     tcp_max_connections: int,
+    udp_max_queue_delay: float,
     reuse_port: bool,
 ) -> tuple[Responder, DnsServer]:
     """A responder on an empty snapshot and the DNS server that asks it (the primary's and
@@ -22,6 +23,7 @@ def answering(
     responder = Responder(Snapshot(ZoneSet.build(())))
     server = DnsServer(
         responder, listen, tcp_idle_timeout=tcp_idle_timeout,
-        tcp_max_connections=tcp_max_connections, reuse_port=reuse_port,
+        tcp_max_connections=tcp_max_connections, udp_max_queue_delay=udp_max_queue_delay,
+        reuse_port=reuse_port,
     )  # fmt: skip
     return responder, server

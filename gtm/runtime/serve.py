@@ -16,6 +16,7 @@ from gtm.anycast.announcer import Announcer
 from gtm.api.app import make_app
 from gtm.api.port import Counters
 from gtm.config.directory import ReloadResult
+from gtm.dns.server import UDP_MAX_QUEUE_DELAY
 from gtm.dns.snapshot import Snapshot
 from gtm.dns.stats import QueryStats, TransportStats
 from gtm.dns.zoneset import ZoneSet
@@ -46,6 +47,7 @@ class ServeConfig:
     drain_timeout: float = 5.0
     tcp_idle_timeout: float = 10.0
     tcp_max_connections: int = 1024
+    udp_max_queue_delay: float = UDP_MAX_QUEUE_DELAY  # older UDP queries are dropped (0: never)
     checker_name: str = field(default_factory=socket.gethostname)  # embedded mode's vantage
     cluster: str = "default"  # the Redis key space shared with agents
     ready_timeout: float = READY_TIMEOUT  # the most start-up waits for the first checks
@@ -62,7 +64,7 @@ class Runtime(Node):
         self.config = config
         self.responder, self.server = answering(
             config.listen, config.tcp_idle_timeout, config.tcp_max_connections,
-            reuse_port=config.workers > 1,
+            config.udp_max_queue_delay, reuse_port=config.workers > 1,
         )  # fmt: skip
         self.workers = _worker_pool(config)
         self.reloads = 0
@@ -285,7 +287,7 @@ def _worker_pool(config: ServeConfig) -> WorkerPool | None:
         return None
     template = WorkerConfig(
         0, (), config.geodb, config.tcp_idle_timeout, config.tcp_max_connections,
-        config.drain_timeout, config.log_level,
+        config.udp_max_queue_delay, config.drain_timeout, config.log_level,
     )  # fmt: skip
     return WorkerPool(config.workers - 1, template)
 

@@ -52,6 +52,7 @@ class WorkerConfig:
     geodb: Path | None
     tcp_idle_timeout: float
     tcp_max_connections: int
+    udp_max_queue_delay: float
     drain_timeout: float
     log_level: int
 
@@ -307,8 +308,9 @@ class _Serving:
         self.config = config
         self.conn = conn
         self.responder, self.server = answering(
-            config.listen, config.tcp_idle_timeout, config.tcp_max_connections, reuse_port=True
-        )
+            config.listen, config.tcp_idle_timeout, config.tcp_max_connections,
+            config.udp_max_queue_delay, reuse_port=True,
+        )  # fmt: skip
         self.geofile: Any = None
         self.stopping = asyncio.Event()
         self.fed = asyncio.Event()  # zones and health have arrived
