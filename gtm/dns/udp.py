@@ -76,43 +76,43 @@ class UdpReader:
             sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
         if self._max_delay_ns:
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        if self.wildcard:
-            read = self._read_wildcard
-        elif self._max_delay_ns:
-            read = self._read_stamped
-        else:
-            read = self._read_plain
+        read = self._read_wildcard if self.wildcard else self._read_specific
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(sock.fileno(), read)
         self.closed = asyncio.Event()
 
-    def _read_plain(self) -> None:
-        self._answer_plain(BATCH)
-
-    def _read_stamped(self) -> None:
-        left = self._shed()
-        if left:
-            self._answer_plain(left)
-
-    def _answer_plain(self, count: int) -> None:
-        """A specific address: recvfrom and sendto, the cheapest pair, for `count` datagrams
-        at most (arrival stamps, when on, are left in the kernel)."""
+    def _read_specific(self) -> None:
+        """A specific address: recvfrom and sendto, the cheapest pair; with a bound, recvmsg
+        for the arrival times until the first fresh datagram of the batch."""
         answerer = self._answerer
         stats = answerer.stats
         answer = answerer.answer
-        recvfrom = self._sock.recvfrom
-        sendto = self._sock.sendto
-        received = 0
+        sock = self._sock
+        recvfrom, recvmsg, sendto = sock.recvfrom, sock.recvmsg, sock.sendto
+        unpack = _TIMESPEC.unpack
+        checking = self._max_delay_ns > 0
+        oldest = self._clock() - self._max_delay_ns if checking else 0  # ns since the epoch
+        received = stale = 0
         try:
-            for _ in range(count):
+            for _ in range(BATCH):
                 try:
-                    data, addr = recvfrom(MAX_MESSAGE)
+                    if checking:
+                        data, ancillary, _flags, addr = recvmsg(MAX_MESSAGE, _ANCILLARY)
+                    else:
+                        data, addr = recvfrom(MAX_MESSAGE)
                 except (BlockingIOError, InterruptedError):
                     return
                 except OSError:
                     # An ICMP error about an earlier reply (the client went away), on some kernels.
                     continue
                 received += 1
+                if checking:
+                    if ancillary:  # the arrival time, the one control message asked for
+                        sec, nsec = unpack(ancillary[0][2])
+                        if sec * 1_000_000_000 + nsec < oldest:
+                            stale += 1
+                            continue
+                    checking = False  # the rest of the batch came after this one
                 reply = answer(data, addr[0], False)
                 if reply is None:
                     continue
@@ -122,42 +122,6 @@ class UdpReader:
                     stats.dropped += 1
                 except OSError as exc:  # e.g. EMSGSIZE: more than a datagram can carry
                     answerer.send_failed(addr[0], exc)
-        finally:
-            stats.udp_queries += received
-
-    def _shed(self) -> int:
-        """A specific address with a bound: drop the stale head of the queue, answer the first
-        fresh datagram; how many datagrams this batch may still read (0: the socket is empty)."""
-        answerer = self._answerer
-        stats = answerer.stats
-        recvmsg = self._sock.recvmsg
-        unpack = _TIMESPEC.unpack
-        oldest = self._clock() - self._max_delay_ns  # ns since the epoch
-        received = stale = 0
-        try:
-            for tried in range(1, BATCH + 1):
-                try:
-                    data, ancillary, _flags, addr = recvmsg(MAX_MESSAGE, _ANCILLARY)
-                except (BlockingIOError, InterruptedError):
-                    return 0
-                except OSError:
-                    continue  # as in _answer_plain
-                received += 1
-                if ancillary:  # the arrival time, the one control message asked for
-                    sec, nsec = unpack(ancillary[0][2])
-                    if sec * 1_000_000_000 + nsec < oldest:
-                        stale += 1
-                        continue
-                reply = answerer.answer(data, addr[0], False)
-                if reply is not None:
-                    try:
-                        self._sock.sendto(reply, addr)
-                    except (BlockingIOError, InterruptedError):
-                        stats.dropped += 1
-                    except OSError as exc:
-                        answerer.send_failed(addr[0], exc)
-                return BATCH - tried
-            return 0
         finally:
             stats.udp_queries += received
             if stale:
@@ -184,7 +148,7 @@ class UdpReader:
                 except (BlockingIOError, InterruptedError):
                     return
                 except OSError:
-                    continue  # as in _answer_plain
+                    continue  # as in _read_specific
                 received += 1
                 control = None
                 for _level, ctype, value in ancillary:  # the arrival time comes first
