@@ -29,11 +29,12 @@ def _local(address: str) -> bool:
 
 @pytest.mark.skipif(not _local(ASKED[1]), reason=f"{ASKED[1]} is not a local address here")
 async def test_dig_at_any_local_address_of_a_wildcard_listener() -> None:
-    # The bound comes from its variable: the stamped path, as deployed.
+    # The bound comes from its variable: the stamped path, as deployed (a bound no pause of a
+    # busy test machine reaches).
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gtm", "serve", "--zones", str(SEMANTICS),
         "--listen", "0.0.0.0:0", "--no-watch",
-        env={**os.environ, "GTM_UDP_MAX_QUEUE_DELAY": "50ms"},
+        env={**os.environ, "GTM_UDP_MAX_QUEUE_DELAY": "30s"},
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:

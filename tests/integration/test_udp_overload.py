@@ -13,6 +13,7 @@ import time
 import pytest
 
 from gtm.dns.server import DnsServer
+from tests.helpers import QUEUE_DELAY
 from tests.integration.test_transport import (
     IPV6,
     Echo,
@@ -23,8 +24,8 @@ from tests.integration.test_transport import (
     udp_client,
 )
 
-AHEAD = 10.0  # seconds: far beyond any bound a test sets, and any scheduling delay
-BOUND = 0.1
+AHEAD = 3600.0  # seconds: far beyond the bound, so what is queued is stale
+BOUND = QUEUE_DELAY  # and no pause of the test machine makes a fresh query stale
 
 
 class Clock:
@@ -42,9 +43,11 @@ class Clock:
         return time.time_ns() + round(self.ahead * 1e9)
 
 
-async def drop_one_stale(clock: Clock, client: UdpClient, message: bytes) -> None:
-    """Send `message` while the clock is ahead, and return once the server has read it."""
-    clock.ahead = AHEAD
+async def drop_one_stale(
+    clock: Clock, client: UdpClient, message: bytes, ahead: float = AHEAD
+) -> None:
+    """Send `message` while the clock is `ahead`, and return once the server has read it."""
+    clock.ahead = ahead
     clock.read.clear()
     client.send(message)
     await clock.read.wait()  # the batch that read it has ended: this coroutine ran after it
@@ -82,7 +85,19 @@ async def test_a_query_that_waited_too_long_gets_no_answer_and_is_counted(
     assert (stats.udp_queries, stats.stale_dropped, stats.dropped) == (4, 3, 0)
     # Logged once (at most every 10 s), with the count so far.
     overload = [r.getMessage() for r in caplog.records if "udp-overload" in r.getMessage()]
-    assert overload == ["event=udp-overload max_queue_delay=0.1s stale_dropped=1 suppressed=0"]
+    assert overload == ["event=udp-overload max_queue_delay=30s stale_dropped=1 suppressed=0"]
+
+
+async def test_the_age_is_the_kernel_arrival_stamp_against_the_clock(host: str) -> None:
+    """Read 20 s beyond the bound, a query is stale; 20 s within it, it is not (and no pause
+    of the machine comes near 20 s)."""
+    clock = Clock()
+    server = serving(Echo(), (host, 0), udp_max_queue_delay=BOUND, clock=clock)
+    async with server as running, udp_client(target(*running.addresses[0])) as client:
+        await drop_one_stale(clock, client, query(1), ahead=BOUND + 20)
+        clock.ahead = BOUND - 20
+        assert await client.ask(query(2)) == response(query(2))
+    assert (running.stats.udp_queries, running.stats.stale_dropped) == (2, 1)
 
 
 async def test_fresh_queries_are_answered_with_the_real_clock(host: str) -> None:
