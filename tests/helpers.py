@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -18,11 +19,15 @@ from gtm.runtime.serve import Runtime, ServeConfig
 DATA = Path(__file__).parent / "data"
 SEMANTICS = DATA / "zones" / "semantics"
 EXAMPLE = Path(__file__).parent.parent / "zones"
+# The UDP queue-delay bound of the servers tests start: the stamped path as deployed, but
+# with a bound no pause of a busy test machine reaches, so no query is dropped for timing.
+QUEUE_DELAY = 30.0
 
 
 @contextlib.asynccontextmanager
 async def running(zones: Path, *, watch: bool = False, **options: object) -> AsyncIterator[Runtime]:
     """A started Runtime answering on 127.0.0.1 (UDP and TCP, one free port)."""
+    options.setdefault("udp_max_queue_delay", QUEUE_DELAY)
     config = ServeConfig(zones=zones, listen=[("127.0.0.1", 0)], watch=watch, **options)  # type: ignore[arg-type]
     runtime = Runtime(config)
     await runtime.start(signals=False)
@@ -66,3 +71,13 @@ def client_for(runtime: Runtime) -> Client:
 async def settle(runtime: Runtime, predicate: Callable[[HealthView], bool]) -> HealthView:
     """The runtime's served health view once `predicate` holds (failing after 30 s, not hanging)."""
     return await asyncio.wait_for(runtime.wait_for_health(predicate), 30)
+
+
+def is_local_address(address: str) -> bool:
+    """Whether this host can bind `address` (an IPv4 address), so a test may send to it."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((address, 0))
+    except OSError:
+        return False
+    return True

@@ -116,6 +116,9 @@ class NodeCollector(Collector):
                                   value=t.tcp_slow_closed)  # fmt: skip
         yield CounterMetricFamily("gtm_transport_dropped", "Replies not sent (send buffer full,"
                                   " handler returned nothing)", value=t.dropped)  # fmt: skip
+        yield CounterMetricFamily("gtm_transport_stale_dropped", "UDP queries dropped unanswered "
+                                  "for waiting longer than --udp-max-queue-delay (overload)",
+                                  value=t.stale_dropped)  # fmt: skip
         yield CounterMetricFamily("gtm_transport_handler_errors", "Messages the handler raised "
                                   "on or answered with more than 65535 bytes (nothing sent)",
                                   value=t.handler_errors)  # fmt: skip

@@ -116,6 +116,14 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def duration_or_off(text: str) -> float:
+    """A duration, or 0 for off."""
+    seconds = parse_duration(text, spaced=True)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration ({EXAMPLES}) nor 0")
+    return seconds
+
+
 def location(text: str) -> Location:
     """`LAT,LON` in degrees."""
     try:

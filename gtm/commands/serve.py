@@ -17,6 +17,7 @@ from gtm.commands.options import (
     add_redis,
     add_zones,
     duration,
+    duration_or_off,
     env,
     positive_int,
     read_token,
@@ -67,6 +68,12 @@ def add_parser(commands: Subparsers) -> None:
         "--workers", default=env("GTM_WORKERS") or "1", metavar="N|auto",
         help="processes answering DNS on the same port (SO_REUSEPORT), this one included; "
         "auto: one per CPU (env GTM_WORKERS; default 1)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--udp-max-queue-delay", type=duration_or_off,
+        default=env("GTM_UDP_MAX_QUEUE_DELAY") or "100ms", metavar="DURATION",
+        help="drop, unanswered, a UDP query that waited longer than this for its turn "
+        "(overload); 0 = never (env GTM_UDP_MAX_QUEUE_DELAY; default 100ms)",
     )  # fmt: skip
     serve.add_argument(
         "--cookies", choices=["on", "off"], default=env("GTM_COOKIES") or "on",
@@ -171,6 +178,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         checker_name=args.name,
         api_token=read_token(args.api_token_file),
         workers=worker_count(args.workers),
+        udp_max_queue_delay=args.udp_max_queue_delay,
         log_level=logging.getLogger().level,
         rrl=rate_limits(args),
         cookies=args.cookies == "on",

@@ -45,3 +45,9 @@ class Answerer:
         self.stats.dropped += 1
         self.log.log(logging.WARNING, "udp-send-failed", "client=%s error=%s", client,
                      exc.strerror or exc)  # fmt: skip
+
+    def stale_dropped(self, count: int, max_delay: float) -> None:
+        """Count UDP queries dropped unanswered for having waited too long; log the overload."""
+        self.stats.stale_dropped += count
+        self.log.log(logging.WARNING, "udp-overload", "max_queue_delay=%gs stale_dropped=%d",
+                     max_delay, self.stats.stale_dropped)  # fmt: skip

@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import re
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +26,12 @@ from gtm.dns.stats import TransportStats
 from gtm.dns.tcp import TcpConnection
 from gtm.dns.tcp_connections import TcpConnections
 from gtm.dns.throttled_log import ThrottledLog
-from gtm.dns.udp import UdpReader
+from gtm.dns.udp import Clock, UdpReader
 from gtm.model.errors import ServeError, UsageError
 
 log = logging.getLogger(__name__)
 
+UDP_MAX_QUEUE_DELAY = 0.1  # seconds a UDP query may wait in its socket and still be answered
 _BIND_ATTEMPTS = 20  # port 0: a busy host may hold the free UDP port for TCP often
 _BACKLOG = socket.SOMAXCONN
 _HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
@@ -48,6 +50,8 @@ class DnsServer:
     """UDP and TCP on each listen address, same port for both, all answered by `handler`.
 
     `start()` binds; `close()` stops listening; `drain(timeout)` finishes open TCP connections.
+    A UDP query that waited in its socket longer than `udp_max_queue_delay` seconds (0: no
+    bound) is dropped unanswered; `clock` (ns since the epoch) is what its age is measured by.
     """
 
     def __init__(
@@ -61,8 +65,10 @@ class DnsServer:
         tcp_max_connections_per_source: int = 32,
         tcp_max_queries_per_connection: int | None = None,
         udp_rcvbuf: int = 4 * 1024 * 1024,
+        udp_max_queue_delay: float = UDP_MAX_QUEUE_DELAY,
         reuse_port: bool = False,
         steer: Steering | None = None,
+        clock: Clock = time.time_ns,
     ) -> None:
         timeouts = {"tcp_idle_timeout": tcp_idle_timeout, "tcp_slow_timeout": tcp_slow_timeout}
         for name, value in timeouts.items():
@@ -76,6 +82,8 @@ class DnsServer:
         for name, count in counts.items():
             if count is not None and count < 1:
                 raise ValueError(f"{name} must be >= 1, not {count}")
+        if udp_max_queue_delay < 0:
+            raise ValueError(f"udp_max_queue_delay must be >= 0, not {udp_max_queue_delay}")
         self.stats = TransportStats()
         self._log = ThrottledLog(log)
         self.answerer = Answerer(handler, self.stats, self._log)
@@ -84,6 +92,8 @@ class DnsServer:
             max_connections=tcp_max_connections, max_per_source=tcp_max_connections_per_source,
             max_queries=tcp_max_queries_per_connection,
         )  # fmt: skip
+        self.udp_max_queue_delay = udp_max_queue_delay
+        self._clock = clock
         self._listen = tuple(listen)
         self._udp_rcvbuf = udp_rcvbuf
         self._reuse_port = reuse_port  # several processes on one port (`gtm serve --workers`)
@@ -157,10 +167,13 @@ class DnsServer:
             raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
         bound = udp_sock.getsockname()
         try:
-            reader = UdpReader(self.answerer, udp_sock)
-        except BaseException:
+            reader = UdpReader(self.answerer, udp_sock, max_delay=self.udp_max_queue_delay,
+                               clock=self._clock)  # fmt: skip
+        except BaseException as exc:
             udp_sock.close()
             tcp_sock.close()
+            if isinstance(exc, OSError):  # a socket option this kernel lacks
+                raise ServeError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
             raise
         self._udp.append(reader)  # from here close() owns the UDP socket
         try:

@@ -68,6 +68,7 @@ class TransportStats:
     tcp_slow_closed: int = 0  # closed after tcp_slow_timeout on part of a message or unread replies
     handler_errors: int = 0  # the handler raised, or returned more than 65535 bytes
     dropped: int = 0  # no reply: the handler returned None, or the UDP send buffer was full
+    stale_dropped: int = 0  # UDP queries that waited longer than the bound: never answered
 
     @classmethod
     def merged(cls, parts: list[TransportStats]) -> TransportStats:

@@ -18,8 +18,9 @@ from gtm.dns.snapshot import Snapshot
 from gtm.dns.zoneset import ZoneSet
 
 
-class TcpSettings(Protocol):
-    """The TCP limits of `gtm serve` (docs/operations.md): `ServeConfig` and `WorkerConfig`."""
+class TransportSettings(Protocol):
+    """The UDP and TCP limits of `gtm serve` (docs/operations.md): `ServeConfig` and
+    `WorkerConfig`."""
 
     @property
     def tcp_idle_timeout(self) -> float: ...
@@ -29,6 +30,8 @@ class TcpSettings(Protocol):
     def tcp_max_connections(self) -> int: ...
     @property
     def tcp_max_connections_per_source(self) -> int: ...
+    @property
+    def udp_max_queue_delay(self) -> float: ...
 
 
 def edns_policy(
@@ -46,7 +49,7 @@ def edns_policy(
 
 def answering(
     listen: Sequence[tuple[str, int]],
-    tcp: TcpSettings,
+    transport: TransportSettings,
     reuse_port: bool,
     *,
     edns: EdnsPolicy | None = None,
@@ -61,10 +64,11 @@ def answering(
     if rrl is not None and rrl.enabled and processes > 1:
         steer = Steering(processes, rrl.ipv4_prefix, rrl.ipv6_prefix)
     server = DnsServer(
-        responder, listen, tcp_idle_timeout=tcp.tcp_idle_timeout,
-        tcp_slow_timeout=tcp.tcp_slow_timeout, tcp_max_connections=tcp.tcp_max_connections,
-        tcp_max_connections_per_source=tcp.tcp_max_connections_per_source, reuse_port=reuse_port,
-        steer=steer,
+        responder, listen, tcp_idle_timeout=transport.tcp_idle_timeout,
+        tcp_slow_timeout=transport.tcp_slow_timeout,
+        tcp_max_connections=transport.tcp_max_connections,
+        tcp_max_connections_per_source=transport.tcp_max_connections_per_source,
+        udp_max_queue_delay=transport.udp_max_queue_delay, reuse_port=reuse_port, steer=steer,
     )  # fmt: skip
     responder.tcp_keepalive = lambda: server.keepalive_timeout
     return responder, server

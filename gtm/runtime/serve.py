@@ -20,6 +20,7 @@ from gtm.config.directory import ReloadResult
 from gtm.dns.cookies import SECRET as COOKIE_SECRET
 from gtm.dns.cookies import Secrets
 from gtm.dns.rrl import RrlSettings
+from gtm.dns.server import UDP_MAX_QUEUE_DELAY
 from gtm.dns.snapshot import Snapshot
 from gtm.dns.stats import QueryStats, TransportStats
 from gtm.dns.zoneset import ZoneSet
@@ -52,6 +53,7 @@ class ServeConfig:
     tcp_slow_timeout: float = 10.0  # seconds a TCP connection may hold part of a message
     tcp_max_connections: int = 1024  # TCP connections per process
     tcp_max_connections_per_source: int = 32  # per IPv4 address or IPv6 /64, per process
+    udp_max_queue_delay: float = UDP_MAX_QUEUE_DELAY  # older UDP queries are dropped (0: never)
     checker_name: str = field(default_factory=socket.gethostname)  # embedded mode's vantage
     cluster: str = "default"  # the Redis key space shared with agents
     ready_timeout: float = READY_TIMEOUT  # the most start-up waits for the first checks
@@ -300,8 +302,8 @@ def _worker_pool(config: ServeConfig, secrets: Secrets | None) -> WorkerPool | N
     template = WorkerConfig(
         0, (), config.geodb, config.tcp_idle_timeout, config.tcp_slow_timeout,
         config.tcp_max_connections, config.tcp_max_connections_per_source,
-        config.drain_timeout, config.log_level, config.workers, secrets, config.nsid,
-        config.rrl,
+        config.udp_max_queue_delay, config.drain_timeout, config.log_level, config.workers,
+        secrets, config.nsid, config.rrl,
     )  # fmt: skip
     return WorkerPool(config.workers - 1, template)
 

@@ -56,6 +56,7 @@ class WorkerConfig:
     tcp_slow_timeout: float
     tcp_max_connections: int
     tcp_max_connections_per_source: int
+    udp_max_queue_delay: float
     drain_timeout: float
     log_level: int
     processes: int = 1  # answering DNS on the port, the primary included

@@ -113,6 +113,7 @@ async def test_metrics_count_queries_answers_and_health(api_node) -> None:
     assert samples[("gtm_dns_query_seconds_count", ())] == 4
     assert samples[("gtm_dns_fast_path_errors_total", ())] == 0  # counted in test_fast_path
     assert samples[("gtm_transport_handler_errors_total", ())] == 0  # see test_transport
+    assert samples[("gtm_transport_stale_dropped_total", ())] == 0  # see test_udp_overload
     assert samples[("gtm_pool_up", (("pool", "primary"),))] == 0
     assert samples[("gtm_health_transitions_total", (("kind", "pool"),))] >= 1
     assert samples[("gtm_check_failures_total", (("checker", runtime.config.checker_name),))] >= 1

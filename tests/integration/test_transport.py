@@ -13,6 +13,7 @@ import pytest
 
 from gtm.dns.server import DnsServer, parse_listen
 from gtm.model.errors import ServeError
+from tests.helpers import QUEUE_DELAY
 
 TIMEOUT = 5.0  # a bound on every wait, never an expectation
 
@@ -67,6 +68,7 @@ class Echo:
 async def serving(
     handler: Any, *listen: tuple[str, int], **options: Any
 ) -> AsyncIterator[DnsServer]:
+    options.setdefault("udp_max_queue_delay", QUEUE_DELAY)
     server = DnsServer(handler, listen or [("127.0.0.1", 0)], **options)
     await server.start()
     try:
