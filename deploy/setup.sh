@@ -4,7 +4,7 @@
 # Idempotent: it installs only what is missing or differs from the lock.
 #   deploy/setup.sh          to run gtm
 #   deploy/setup.sh --dev    to run the tests too (dnspython, pytest, ruff, mypy, exabgp; dig,
-#                            redis-server, bird2, unbound)
+#                            kdig, redis-server, bird2, unbound)
 # The installer, uv, comes from the package index into .uv, at the release and with the hashes
 # that uv.lock records for it (deploy/uv.sh). Python itself is never downloaded: uv uses python3.
 set -euo pipefail
@@ -21,6 +21,7 @@ need=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "$dev" = 1 ]; then
   command -v dig >/dev/null || need+=(dnsutils)
+  command -v kdig >/dev/null || need+=(knot-dnsutils)  # Knot's client, in the EDNS e2e tests
   command -v redis-server >/dev/null || need+=(redis-server)
   command -v bird >/dev/null || need+=(bird2)  # the BGP peer of the ExaBGP end-to-end test
   command -v unbound >/dev/null || need+=(unbound)  # the recursive resolver of the e2e tests

@@ -1,9 +1,12 @@
 """dig's own cookie and NSID handling against `gtm serve`: `dig +cookie` says the server
 cookie it got is good and gets it echoed when it sends it back; `dig +nsid` shows the node; a
-rate-limited `dig +cookie` gets BADCOOKIE, retries with the cookie and is answered."""
+rate-limited `dig +cookie` gets BADCOOKIE, retries with the cookie and is answered. Knot's
+`kdig` sees the same: NSID, a cookie it can send back, edns-tcp-keepalive over TCP, and its
+`+badcookie` retry past the rate limit."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from pathlib import Path
@@ -35,6 +38,16 @@ async def _check(process: Process) -> None:
     again = await dig(port, f"+cookie={cookie.group(1)}", "www.sem.test", "A")
     assert f"; COOKIE: {cookie.group(1)} (good)" in again, again
     assert "status: NOERROR" in again
+    # kdig: the same NSID; the cookie it got starts with its own and comes back as it was sent.
+    out = await kdig(port, "+nsid", "+cookie", "www.sem.test", "A")
+    assert ';; NSID: 6532652D6E6F6465 "e2e-node"' in out, out
+    issued = re.search(r";; COOKIE: ([0-9A-F]{48})", out)
+    assert issued is not None, out
+    again = await kdig(port, f"+cookie={issued.group(1)}", "www.sem.test", "A")
+    assert f";; COOKIE: {issued.group(1)}" in again, again
+    # edns-tcp-keepalive (kdig 3.2 has no +keepalive: the option by number): 10 s over TCP.
+    out = await kdig(port, "+tcp", "+ednsopt=11", "www.sem.test", "A")
+    assert ";; Option (11): 0064" in out, out
 
 
 async def test_dig_retries_a_badcookie_slip_with_its_cookie_and_is_answered() -> None:
@@ -48,6 +61,12 @@ async def test_dig_retries_a_badcookie_slip_with_its_cookie_and_is_answered() ->
         assert "BADCOOKIE, retrying" in out, out
         assert "status: NOERROR" in out, out
         assert re.search(r"; COOKIE: [0-9a-f]{48} \(good\)", out), out
+        # kdig, told to, repeats the query with the cookie it got (+badcookie): answered too.
+        flood(port, 30)
+        out = await kdig(port, "+cookie", "+badcookie", "www.sem.test", "A")
+        assert "bad cookie from 127.0.0.1" in out, out  # kdig's "retrying with the received one"
+        assert "status: NOERROR" in out, out
+        assert "ANSWER: 2" in out, out
 
 
 def flood(port: int, count: int) -> None:
@@ -56,3 +75,13 @@ def flood(port: int, count: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for _ in range(count):
             sock.sendto(wire, ("127.0.0.1", port))
+
+
+async def kdig(port: int, *args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        "kdig", "@127.0.0.1", "-p", str(port), "+time=5", "+retry=0", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out.decode()
+    return out.decode()
