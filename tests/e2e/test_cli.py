@@ -78,10 +78,14 @@ async def _gtm(zones: Path, extra: list[str]) -> AsyncIterator[Process]:
 
 
 async def dig(port: int, *args: str) -> str:
+    return await client_tool("dig", "@127.0.0.1", "-p", str(port), "+time=5", "+tries=1", *args)
+
+
+async def client_tool(*argv: str) -> str:
+    """A DNS client program's output (standard error included); it must exit 0."""
     proc = await asyncio.create_subprocess_exec(
-        "dig", "@127.0.0.1", "-p", str(port), "+time=5", "+tries=1", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
     out, _ = await proc.communicate()
     assert proc.returncode == 0, out.decode()
     return out.decode()

@@ -6,7 +6,6 @@ rate-limited `dig +cookie` gets BADCOOKIE, retries with the cookie and is answer
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import dns.message
 import pytest
 
-from tests.e2e.test_cli import Process, _gtm, dig
+from tests.e2e.test_cli import Process, _gtm, client_tool, dig
 from tests.helpers import SEMANTICS
 
 pytestmark = pytest.mark.e2e
@@ -78,10 +77,4 @@ def flood(port: int, count: int) -> None:
 
 
 async def kdig(port: int, *args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        "kdig", "@127.0.0.1", "-p", str(port), "+time=5", "+retry=0", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await proc.communicate()
-    assert proc.returncode == 0, out.decode()
-    return out.decode()
+    return await client_tool("kdig", "@127.0.0.1", "-p", str(port), "+time=5", "+retry=0", *args)
