@@ -37,6 +37,7 @@ async def _check(process: Process) -> None:
     again = await dig(port, f"+cookie={cookie.group(1)}", "www.sem.test", "A")
     assert f"; COOKIE: {cookie.group(1)} (good)" in again, again
     assert "status: NOERROR" in again
+    assert "; TCP KEEPALIVE: 10.0 secs" in await dig(port, "+tcp", "+keepalive", "www.sem.test")
     # kdig: the same NSID; the cookie it got starts with its own and comes back as it was sent.
     out = await kdig(port, "+nsid", "+cookie", "www.sem.test", "A")
     assert ';; NSID: 6532652D6E6F6465 "e2e-node"' in out, out
