@@ -206,3 +206,30 @@ def burst(port: int, count: int) -> tuple[int, float]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+async def test_every_process_accepts_the_cookies_of_the_others(zones: Path) -> None:
+    """One secret for the node (random here): a server cookie from one process is valid, and
+    so echoed unchanged, at every process (queries from many source ports reach all three)."""
+    client_cookie = bytes.fromhex("0102030405060708")
+    async with targets("127.0.0.11", "127.0.0.12") as (primary, _):
+        failover_zone(zones, primary.port)
+        async with running(zones, workers=WORKERS) as runtime:
+            port = runtime.server.addresses[0][1]
+            first = await cookie_reply(port, dns.edns.CookieOption(client_cookie, b""))
+            issued = cookie_of(first)
+            before = await handled(runtime)
+            echoed = await asyncio.gather(*(cookie_reply(port, issued) for _ in range(QUERIES)))
+            assert grew(before, await handled(runtime)) == set(range(WORKERS))
+    assert {cookie_of(reply).server for reply in echoed} == {issued.server}
+
+
+async def cookie_reply(port: int, cookie: dns.edns.CookieOption) -> dns.message.Message:
+    query = dns.message.make_query("failover.hc.test.", dns.rdatatype.A, use_edns=0,
+                                   options=[cookie])  # fmt: skip
+    return await dns.asyncquery.udp(query, "127.0.0.1", port=port, timeout=5)
+
+
+def cookie_of(reply: dns.message.Message) -> dns.edns.CookieOption:
+    (option,) = [o for o in reply.options if isinstance(o, dns.edns.CookieOption)]
+    return option
