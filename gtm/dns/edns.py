@@ -9,13 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gtm.dns.cookies import CookieState, Secrets, reply_cookie
-from gtm.dns.keepalive import CODE as OPTION_KEEPALIVE
+from gtm.dns.keepalive import encoded as keepalive_option
 
 OPTION_NSID = 3
 OPTION_COOKIE = 10
 _NSID = OPTION_NSID.to_bytes(2, "big")
 _COOKIE = OPTION_COOKIE.to_bytes(2, "big")
-_KEEPALIVE = OPTION_KEEPALIVE.to_bytes(2, "big") + b"\x00\x02"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,5 +65,5 @@ def reply_options(
     if nsid and policy.nsid is not None:
         out += _NSID + len(policy.nsid).to_bytes(2, "big") + policy.nsid
     if keepalive and tcp and policy.keepalive is not None:
-        out += _KEEPALIVE + policy.keepalive.to_bytes(2, "big")
+        out += keepalive_option(policy.keepalive)
     return out, state

@@ -19,16 +19,17 @@ from collections.abc import Callable
 
 from gtm.dns.cache import MAX_SOURCES, AnswerCache, Entry
 from gtm.dns.cookies import CookieState, well_formed
-from gtm.dns.edns import NO_OPTIONS, EdnsPolicy, no_clock, reply_options
+from gtm.dns.edns import NO_OPTIONS, OPTION_COOKIE, OPTION_NSID, EdnsPolicy, no_clock, reply_options
+from gtm.dns.keepalive import CODE as KEEPALIVE
 
 _HEADER = 12
 _COUNTS_PLAIN = b"\x00\x01\x00\x00\x00\x00\x00\x00"  # QD 1, AN 0, NS 0, AR 0
 _COUNTS_OPT = b"\x00\x01\x00\x00\x00\x00\x00\x01"  # ... AR 1
 _OPT_TYPE = b"\x00\x29"
 _OPTION_ECS = b"\x00\x08"
-_OPTION_NSID = b"\x00\x03"
-_OPTION_COOKIE = b"\x00\x0a"
-_OPTION_KEEPALIVE = b"\x00\x0b"
+_OPTION_NSID = OPTION_NSID.to_bytes(2, "big")
+_OPTION_COOKIE = OPTION_COOKIE.to_bytes(2, "big")
+_OPTION_KEEPALIVE = KEEPALIVE.to_bytes(2, "big")
 # Our OPT record up to its TTL field: root owner, type 41, payload 1232 (see wire.OUR_PAYLOAD),
 # extended rcode 0 (only NOERROR and NXDOMAIN are cached), version 0, then the DO byte.
 _OPT_HEAD = b"\x00\x00\x29\x04\xd0\x00\x00"

@@ -9,6 +9,7 @@ from __future__ import annotations
 CODE = 11  # the EDNS option code of edns-tcp-keepalive
 UNIT = 0.1  # TIMEOUT counts units of 100 milliseconds
 MAX_UNITS = 0xFFFF  # a 16-bit field: at most 6553.5 s
+_HEAD = CODE.to_bytes(2, "big") + b"\x00\x02"  # the option code, OPTION-LENGTH 2
 
 
 def timeout_units(seconds: float) -> int:
@@ -30,4 +31,9 @@ def option_data(seconds: float) -> bytes:
 
 def option(seconds: float) -> bytes:
     """The whole option as it appears in an OPT record's RDATA: code, length 2, TIMEOUT."""
-    return CODE.to_bytes(2, "big") + b"\x00\x02" + option_data(seconds)
+    return encoded(timeout_units(seconds))
+
+
+def encoded(units: int) -> bytes:
+    """The whole option for a TIMEOUT already in 100 ms units (what a reply's OPT carries)."""
+    return _HEAD + units.to_bytes(2, "big")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from gtm.dns.cookies import Secrets
-from gtm.dns.edns import EdnsPolicy
+from gtm.dns.edns import NO_OPTIONS, EdnsPolicy
 from gtm.dns.keepalive import timeout_units
 from gtm.dns.responder import Responder
 from gtm.dns.rrl import RrlSettings
@@ -59,7 +59,7 @@ def answering(
     """A responder on an empty snapshot and the DNS server that asks it (the primary's and
     every worker's). With rate limiting on several processes, each client network's UDP
     queries are steered to one process, whose accounts then hold for the node."""
-    responder = Responder(Snapshot(ZoneSet.build(())), edns=edns or EdnsPolicy(), rrl=rrl)
+    responder = Responder(Snapshot(ZoneSet.build(())), edns=edns or NO_OPTIONS, rrl=rrl)
     steer = None
     if rrl is not None and rrl.enabled and processes > 1:
         steer = Steering(processes, rrl.ipv4_prefix, rrl.ipv6_prefix)
